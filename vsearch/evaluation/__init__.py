@@ -1,0 +1,1 @@
+"""Metrics identical to the standard evaluators (QVHighlights, Charades-STA, TVSum, YouTube)."""

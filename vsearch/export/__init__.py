@@ -1,0 +1,1 @@
+"""Export: highlight reels and editor timelines from stored results."""

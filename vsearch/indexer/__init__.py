@@ -1,0 +1,1 @@
+"""Indexing: find videos, decide what changed, sample, encode, store."""

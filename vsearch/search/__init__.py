@@ -1,0 +1,1 @@
+"""Search: text query to ranked moments across the library."""

@@ -1,0 +1,1 @@
+"""Persistence: SQLite catalogue, FAISS vectors, grounding feature store. Imports neither torch nor av."""
