@@ -1,0 +1,28 @@
+# The two set-up commands of the README: `make demo` (offline) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench-quick clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m vsearch.demo demo-library
+
+lint: $(STAMP)
+	$(BIN)/ruff check vsearch tests bench
+
+test: lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench all --quick
+
+clean:
+	rm -rf demo-library .pytest_cache

@@ -1,0 +1,198 @@
+"""The `Library`: one object that wires storage, encoder and indexer together; the CLI calls it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from vsearch.errors import LibraryError
+from vsearch.indexer.reports import IndexReport
+from vsearch.indexer.run import IndexOptions, IndexRun, IndexTarget, ProgressCallback
+from vsearch.settings import Settings, load_settings
+from vsearch.storage.arrays import ArrayStore
+from vsearch.storage.catalog import Catalog, VideoRecord
+from vsearch.storage.layout import LibraryPaths
+from vsearch.storage.lock import WriterLock
+from vsearch.storage.reconcile import reconcile_vectors
+from vsearch.storage.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+MODEL_KEY = "model_id"
+FPS_KEY = "clip_fps"
+DIM_KEY = "embed_dim"
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    """What `vsearch status` shows."""
+
+    library: str
+    model: str | None
+    fps: float | None
+    videos: int
+    clips: int
+    vectors: int
+    failed: int
+    removed: int
+    hours: float
+    disk_bytes: int
+    feature_bytes: int
+    feature_bytes_per_hour: float | None
+    indexing: bool
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _directory_bytes(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+
+
+class Library:
+    """A video library on disk. Use as a context manager: `with Library.open(path) as lib:`."""
+
+    def __init__(self, paths: LibraryPaths, settings: Settings, catalog: Catalog) -> None:
+        self.paths = paths
+        self.settings = settings
+        self._catalog = catalog
+        self._encoder = None
+
+    @classmethod
+    def open(
+        cls, path: Path | None = None, settings: Settings | None = None, *, create: bool = False
+    ) -> Library:
+        """Open (or with `create`, make) the library at `path` (default: settings.library)."""
+        settings = settings or load_settings()
+        root = Path(path or settings.library).expanduser()
+        paths = LibraryPaths(root)
+        if not paths.catalog.exists():
+            if not create:
+                raise LibraryError(f"no library at {root} (run `vsearch index DIR` first)")
+            root.mkdir(parents=True, exist_ok=True)
+        return cls(paths, settings, Catalog.open(paths.catalog, create=create))
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._catalog.close()
+
+    # -- model -------------------------------------------------------------------------------
+    def _clip_spec(self):
+        from vsearch.encoder import ClipModelSpec
+
+        s = self.settings
+        return ClipModelSpec(
+            name=s.clip_model, pretrained=s.clip_pretrained, weights=s.clip_weights,
+            config=s.clip_config,
+        )  # fmt: skip
+
+    def encoder(self):
+        """The CLIP encoder, loaded on first use and owned by this library object."""
+        if self._encoder is None:
+            from vsearch.encoder import ClipEncoder
+
+            s = self.settings
+            self._encoder = ClipEncoder.load(
+                self._clip_spec(), device=s.device, precision=s.precision
+            )
+        return self._encoder
+
+    def _check_identity(self, model_id: str, dim: int) -> None:
+        """A library holds one model's vectors at one clip rate; refuse to mix."""
+        stored_model = self._catalog.get_meta(MODEL_KEY)
+        if stored_model is not None and stored_model != model_id:
+            raise LibraryError(
+                f"library {self.paths.root} is indexed with CLIP model {stored_model}, "
+                f"not {model_id}; use the same model or another --library"
+            )
+        stored_fps = self._catalog.get_meta(FPS_KEY)
+        if stored_fps is not None and float(stored_fps) != self.settings.fps:
+            raise LibraryError(
+                f"library {self.paths.root} samples {stored_fps} clips/s, not "
+                f"{self.settings.fps}; use --fps {stored_fps} or another --library"
+            )
+        if stored_model is None:
+            self._catalog.set_meta(MODEL_KEY, model_id)
+            self._catalog.set_meta(FPS_KEY, repr(self.settings.fps))
+            self._catalog.set_meta(DIM_KEY, str(dim))
+
+    # -- indexing ----------------------------------------------------------------------------
+    def index(
+        self,
+        paths: Sequence[Path],
+        *,
+        retry_failed: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> IndexReport:
+        """Index new and changed videos under `paths`, drop vanished ones."""
+        with WriterLock(self.paths.lock):
+            encoder = self.encoder()
+            self._check_identity(encoder.model_id, encoder.embed_dim)
+            vectors = VectorStore.open(self.paths.vectors, encoder.embed_dim)
+            embeddings = ArrayStore(self.paths.embeddings_dir(encoder.model_id))
+            repaired = reconcile_vectors(self._catalog, vectors, embeddings)
+            if repaired.added or repaired.removed:
+                log.info("repaired vector index: %s", repaired)
+                vectors.save()
+            target = IndexTarget(
+                catalog=self._catalog,
+                vectors=vectors,
+                features=ArrayStore(self.paths.features_dir(encoder.model_id)),
+                embeddings=embeddings,
+                model_id=encoder.model_id,
+            )
+            s = self.settings
+            options = IndexOptions(
+                fps=s.fps,
+                batch_size=s.batch_size,
+                decode_strategy=s.decode_strategy,
+                store_features=s.store_features,
+                save_interval_s=s.save_interval_s,
+                retry_failed=retry_failed,
+            )
+            return IndexRun(target, encoder, options, on_progress).run(paths)
+
+    # -- inspection --------------------------------------------------------------------------
+    def videos(self, status: str | None = None) -> list[VideoRecord]:
+        """Catalogue records, optionally only those with `status`."""
+        return self._catalog.list_videos(status)
+
+    def status(self) -> LibraryStatus:
+        """Counts and sizes; works while another process is indexing."""
+        stats = self._catalog.stats()
+        model = self._catalog.get_meta(MODEL_KEY)
+        fps = self._catalog.get_meta(FPS_KEY)
+        dim = self._catalog.get_meta(DIM_KEY)
+        vectors = VectorStore.count_on_disk(self.paths.vectors) if dim else 0
+        feature_bytes = 0
+        if model is not None:
+            features_dir = self.paths.features_dir(model)
+            feature_bytes = _directory_bytes(features_dir) if features_dir.exists() else 0
+        return LibraryStatus(
+            library=str(self.paths.root),
+            model=model,
+            fps=float(fps) if fps is not None else None,
+            videos=stats.videos,
+            clips=stats.clips,
+            vectors=vectors,
+            failed=stats.failed,
+            removed=stats.removed,
+            hours=round(stats.hours, 4),
+            disk_bytes=_directory_bytes(self.paths.root),
+            feature_bytes=feature_bytes,
+            feature_bytes_per_hour=(feature_bytes / stats.hours) if stats.hours else None,
+            indexing=WriterLock.is_held(self.paths.lock),
+        )

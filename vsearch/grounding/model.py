@@ -1,0 +1,284 @@
+"""The R2-Tuning network on cached CLIP features, returning every intermediate it computes.
+
+`R2Model.forward` takes padded batches with explicit boolean masks. Two padding behaviours:
+
+* exact (default): each sample's result is what it would be alone. TEF and positional
+  encoding use the sample's own length, padded query tokens are excluded from the max in the
+  spatial pooling, and pyramid positions past a sample's own level length are zeroed.
+* reference (`reference_padding=True`): reproduces the published implementation on a padded
+  batch, where TEF/positional encoding use the padded length and padded query tokens (zeros
+  through `query_map`) take part in the max. Training on official-style batches needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from vsearch.errors import InputError
+from vsearch.grounding.config import R2Config
+from vsearch.grounding.layers import (
+    AdaPooling,
+    ConvHead,
+    DownsampleStep,
+    TemporalDecoderLayer,
+    feature_map,
+    sinusoidal_encoding,
+)
+
+
+@dataclass(frozen=True)
+class R2Output:
+    """Everything one forward pass computes; per-layer tuples are indexed by CLIP layer i.
+
+    Shapes: B batch, T clips, L query tokens, D dims, N output positions over all levels.
+    """
+
+    query_map_out: tuple[Tensor, ...]  # per layer (B,L,D)
+    tem_in: tuple[Tensor, ...]  # per layer (B,T,D): decoder input
+    tem_out: tuple[Tensor, ...]  # per layer (B,T,D): decoder output
+    coll_v: tuple[Tensor, ...]  # per layer (B,T,D): mapped CLS token
+    coll_q_pooled: tuple[Tensor, ...]  # per layer (B,1,D): AdaPooled mapped query
+    tef: Tensor | None  # (B,T,2)
+    pos_enc: Tensor  # (B,T,D)
+    video_out_prerelu: Tensor  # (B,T,D)
+    video_emb: Tensor  # (B,T,D) = ReLU(adapter output) = pyramid[0]
+    query_emb: Tensor  # (B,L,D): layer-0 mapped query
+    query_emb_pooled: Tensor  # (B,1,D)
+    pyramid: tuple[Tensor, ...]  # per present level (B,T_j,D)
+    strides: tuple[int, ...]  # stride of each present level
+    class_logits: tuple[Tensor, ...]  # per level (B,T_j,1)
+    coord_raw: tuple[Tensor, ...] | None  # per level (B,T_j,2), before exp and coef
+    out_class_logits: Tensor  # (B,N,1)
+    out_coord: Tensor | None  # (B,N,2) distances in stride units
+    points: Tensor  # (N,4): [position (clips), range low, range high, stride]
+    pymid_mask: Tensor  # (B,N) bool
+    video_mask: Tensor  # (B,T) bool
+    query_mask: Tensor  # (B,L) bool
+    reference_padding: bool
+
+    @property
+    def level_lengths(self) -> tuple[int, ...]:
+        """Length of every present pyramid level in this (padded) batch."""
+        return tuple(level.shape[1] for level in self.pyramid)
+
+
+class R2Block(nn.Module):
+    """The recurrent adapter: one set of weights applied to CLIP layers deepest-first."""
+
+    def __init__(self, config: R2Config) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        self.video_map = feature_map(c.video_in_width, c.dims, c.dropout, c.layer_norm_eps)
+        self.query_map = feature_map(c.query_width, c.dims, c.dropout, c.layer_norm_eps)
+        self.gate = nn.Parameter(torch.zeros(c.num_layers - 1))
+        self.scale = nn.Parameter(torch.zeros(c.num_layers))
+        self.v_map = nn.Linear(c.dims, c.dims)
+        self.q_map = nn.Linear(c.dims, c.dims)
+        self.tem = TemporalDecoderLayer(c.dims, c.heads, c.ffn_ratio, c.droppath, c.layer_norm_eps)
+
+
+class R2Model(nn.Module):
+    """R2-Tuning on cached features: adapter, conv pyramid, shared heads, AdaPooling."""
+
+    def __init__(self, config: R2Config) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        self.adapter = R2Block(c)
+        self.pyramid = nn.ModuleList(
+            nn.ModuleList(
+                DownsampleStep(c.dims, c.layer_norm_eps) for _ in range(stride.bit_length() - 1)
+            )
+            for stride in c.strides
+        )
+        self.pooling = AdaPooling(c.dims)
+        self.class_head = ConvHead(c.dims, 1, c.head_kernel)
+        self.coord_head = ConvHead(c.dims, 2, c.head_kernel) if c.use_coord_head else None
+        self.coef = nn.Parameter(torch.ones(len(c.strides)))
+
+    def forward(
+        self,
+        video: Tensor,
+        video_mask: Tensor,
+        query: Tensor,
+        query_mask: Tensor,
+        *,
+        reference_padding: bool = False,
+    ) -> R2Output:
+        """video (B,T,K,P,Wv) and query (B,L,K,Wq) of any float dtype; masks bool, True = valid.
+
+        Padded entries may hold anything (even +inf); they are replaced by zeros.
+        """
+        c = self.config
+        self._check_inputs(video, video_mask, query, query_mask)
+        video_mask = video_mask.bool()
+        query_mask = query_mask.bool()
+        b, t = video.shape[:2]
+        k = c.num_layers
+        lengths = video_mask.sum(1)
+
+        tef = self._tef(lengths, t, reference_padding, video.device) if c.use_tef else None
+        positions = (
+            torch.arange(1, t + 1, device=video.device).expand(b, t)
+            if reference_padding
+            else video_mask.long().cumsum(1)
+        )
+        pos_enc = sinusoidal_encoding(positions, c.dims, c.pos_temperature)
+        query_all = torch.where(query_mask[:, :, None, None], query.float(), 0.0)
+
+        ad = self.adapter
+        query_map_out: list[Tensor] = [torch.empty(0)] * k
+        tem_in: list[Tensor] = [torch.empty(0)] * k
+        tem_out: list[Tensor] = [torch.empty(0)] * k
+        coll_v: list[Tensor] = [torch.empty(0)] * k
+        last: Tensor | None = None
+        for i in range(k - 1, -1, -1):
+            layer = video[:, :, i].float()
+            layer = torch.where(video_mask[:, :, None, None], layer, 0.0)
+            if tef is not None:
+                layer = torch.cat((layer, tef[:, :, None, :].expand(b, t, layer.shape[2], 2)), -1)
+            v_emb = ad.video_map(layer)  # B,T,P,D
+            q_emb = ad.query_map(query_all[:, :, i])  # B,L,D
+            coll_v[i] = v_emb[:, :, 0]
+            query_map_out[i] = q_emb
+
+            v_key = ad.v_map(v_emb)
+            q_key = ad.q_map(q_emb)
+            att = torch.einsum("bld,btpd->btlp", q_key, v_key) / c.dims**0.5
+            pooled = torch.matmul(att.softmax(-1), v_emb) + q_emb[:, None]  # B,T,L,D
+            if not reference_padding:
+                pooled = pooled.masked_fill(~query_mask[:, None, :, None], float("-inf"))
+            x = v_emb[:, :, 0] + pooled.amax(dim=2) * ad.scale[i].tanh()
+            if last is not None:
+                gate = ad.gate[i].sigmoid()
+                x = gate * x + (1 - gate) * last
+            tem_in[i] = x
+            last = ad.tem(x, q_emb, pos_enc, video_mask, query_mask)
+            tem_out[i] = last
+        assert last is not None
+
+        video_emb = F.relu(last)
+        pyramid, strides, level_masks = self._pyramid(video_emb, video_mask, lengths, reference_padding)
+        class_logits = tuple(self.class_head(level) for level in pyramid)
+        out_class_logits = torch.cat(class_logits, dim=1)
+        coord_raw: tuple[Tensor, ...] | None = None
+        out_coord: Tensor | None = None
+        if self.coord_head is not None:
+            coord_raw = tuple(self.coord_head(level) for level in pyramid)
+            level_idx = [c.strides.index(s) for s in strides]
+            out_coord = torch.cat(
+                [raw.exp() * self.coef[j] for raw, j in zip(coord_raw, level_idx, strict=True)],
+                dim=1,
+            )
+        query_emb = query_map_out[0]
+        return R2Output(
+            query_map_out=tuple(query_map_out),
+            tem_in=tuple(tem_in),
+            tem_out=tuple(tem_out),
+            coll_v=tuple(coll_v),
+            coll_q_pooled=tuple(self.pooling(q, query_mask) for q in query_map_out),
+            tef=tef,
+            pos_enc=pos_enc,
+            video_out_prerelu=last,
+            video_emb=video_emb,
+            query_emb=query_emb,
+            query_emb_pooled=self.pooling(query_emb, query_mask),
+            pyramid=pyramid,
+            strides=strides,
+            class_logits=class_logits,
+            coord_raw=coord_raw,
+            out_class_logits=out_class_logits,
+            out_coord=out_coord,
+            points=self._points(pyramid, strides, video.device),
+            pymid_mask=torch.cat(level_masks, dim=1),
+            video_mask=video_mask,
+            query_mask=query_mask,
+            reference_padding=reference_padding,
+        )
+
+    def _check_inputs(self, video: Tensor, video_mask: Tensor, query: Tensor, query_mask: Tensor):
+        c = self.config
+        want_v = (c.num_layers, c.video_tokens, c.video_width)
+        if video.dim() != 5 or tuple(video.shape[2:]) != want_v:
+            raise InputError(f"video must be (B,T,{','.join(map(str, want_v))}), got {tuple(video.shape)}")
+        if query.dim() != 4 or tuple(query.shape[2:]) != (c.num_layers, c.query_width):
+            raise InputError(
+                f"query must be (B,L,{c.num_layers},{c.query_width}), got {tuple(query.shape)}"
+            )
+        if tuple(video_mask.shape) != tuple(video.shape[:2]):
+            raise InputError("video_mask must be (B,T)")
+        if tuple(query_mask.shape) != tuple(query.shape[:2]):
+            raise InputError("query_mask must be (B,L)")
+        if video.shape[1] > c.buffer_size:
+            raise InputError(
+                f"{video.shape[1]} clips exceed the {c.buffer_size}-clip point buffer; "
+                "use vsearch.grounding.inference.ground, which windows long videos"
+            )
+
+    @staticmethod
+    def _tef(lengths: Tensor, t: int, reference_padding: bool, device: torch.device) -> Tensor:
+        """Temporal endpoint feature (start, end) per clip as fractions of the video length."""
+        b = lengths.shape[0]
+        if reference_padding:
+            starts = torch.arange(0, 1, 1 / t, device=device)[:t]
+            one = torch.stack((starts, starts + 1.0 / t), dim=1)
+            return one.unsqueeze(0).expand(b, t, 2).contiguous()
+        tef = torch.zeros(b, t, 2, device=device)
+        for row, n in enumerate(lengths.tolist()):
+            if n == 0:
+                continue
+            starts = torch.arange(0, 1, 1 / n, device=device)[:n]
+            tef[row, :n] = torch.stack((starts, starts + 1.0 / n), dim=1)
+        return tef
+
+    def _pyramid(
+        self, video_emb: Tensor, video_mask: Tensor, lengths: Tensor, reference_padding: bool
+    ) -> tuple[tuple[Tensor, ...], tuple[int, ...], list[Tensor]]:
+        """Levels computed from the ReLU'd adapter output; masks say which positions are real."""
+        t = video_emb.shape[1]
+        levels: list[Tensor] = []
+        strides: list[int] = []
+        masks: list[Tensor] = []
+        for stride, steps in zip(self.config.strides, self.pyramid, strict=True):
+            if t < stride:
+                continue
+            level = video_emb
+            for step in steps:
+                level = step(level)
+            if reference_padding:
+                if stride > 1:
+                    mask = F.max_pool1d(video_mask.float()[:, None], stride, stride)[:, 0] > 0
+                else:
+                    mask = video_mask
+            else:
+                valid = torch.div(lengths, stride, rounding_mode="floor")
+                mask = torch.arange(level.shape[1], device=level.device)[None] < valid[:, None]
+                # zero what lies past a sample's own level so the k=3 heads see solo padding
+                level = level * mask[:, :, None]
+            levels.append(level)
+            strides.append(stride)
+            masks.append(mask)
+        return tuple(levels), tuple(strides), masks
+
+    def _points(
+        self, pyramid: tuple[Tensor, ...], strides: tuple[int, ...], device: torch.device
+    ) -> Tensor:
+        ranges = dict(zip(self.config.strides, self.config.regression_ranges, strict=True))
+        rows = []
+        for level, stride in zip(pyramid, strides, strict=True):
+            n = level.shape[1]
+            low, high = ranges[stride]
+            pos = torch.arange(n, device=device, dtype=torch.float32) * stride
+            rows.append(
+                torch.stack(
+                    (pos, torch.full_like(pos, low), torch.full_like(pos, high),
+                     torch.full_like(pos, float(stride))),
+                    dim=1,
+                )
+            )
+        return torch.cat(rows)

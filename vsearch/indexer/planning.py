@@ -1,0 +1,95 @@
+"""Deciding what an index run must do: which files are new, changed, unchanged or gone.
+
+Unchanged means same size and mtime as recorded; when either moved, the partial content hash
+decides (a touched but identical file is not re-encoded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class KnownVideo(Protocol):
+    """What planning needs from a catalogue record."""
+
+    id: int
+    path: str
+    size_bytes: int
+    mtime_ns: int
+    fingerprint: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The cheap identity of a file on disk."""
+
+    size_bytes: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> Stamp:
+        stat = path.stat()
+        return cls(size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """The work of one run. `restamped` files kept their content but not their mtime."""
+
+    to_index: tuple[Path, ...]
+    unchanged: tuple[Path, ...]
+    restamped: tuple[tuple[int, Stamp], ...]
+    removed: tuple[int, ...]
+
+
+def _under(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def plan_index(
+    found: Sequence[Path],
+    known: Iterable[KnownVideo],
+    roots: Sequence[Path],
+    *,
+    fingerprint: Callable[[Path], str],
+    retry_failed: bool = False,
+) -> IndexPlan:
+    """Compare the files found on disk with the catalogue.
+
+    Videos recorded under one of `roots` whose file is gone are planned for removal; videos
+    elsewhere are left alone, so indexing one folder never forgets another.
+    """
+    by_path = {record.path: record for record in known}
+    to_index: list[Path] = []
+    unchanged: list[Path] = []
+    restamped: list[tuple[int, Stamp]] = []
+    found_names = {str(path) for path in found}
+    for path in found:
+        record = by_path.get(str(path))
+        if record is None or record.status == "removed":
+            to_index.append(path)
+            continue
+        if record.status == "failed" and retry_failed:
+            to_index.append(path)
+            continue
+        stamp = Stamp.of(path)
+        if stamp == Stamp(record.size_bytes, record.mtime_ns):
+            unchanged.append(path)
+        elif record.status == "indexed" and fingerprint(path) == record.fingerprint:
+            unchanged.append(path)
+            restamped.append((record.id, stamp))
+        else:
+            to_index.append(path)
+    removed = [
+        record.id
+        for record in by_path.values()
+        if record.status != "removed"
+        and record.path not in found_names
+        and _under(Path(record.path), roots)
+        and not Path(record.path).exists()
+    ]
+    return IndexPlan(tuple(to_index), tuple(unchanged), tuple(restamped), tuple(removed))

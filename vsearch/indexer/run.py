@@ -1,0 +1,213 @@
+"""One index run: plan the changes, drop what vanished, encode what is new, store it safely.
+
+Write order per video, chosen so that a SIGKILL at any instant loses at most the videos in
+flight: (1) token features and embeddings are written atomically under the file's content
+fingerprint, (2) one SQLite transaction records the video and its clips (the commit point),
+(3) the in-memory FAISS index is updated and checkpointed every `save_interval_s` and at the end.
+On the next run `reconcile_vectors` repairs any FAISS drift from the stored embeddings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vsearch.indexer.discovery import find_videos, scan_roots
+from vsearch.indexer.encoding import EncodedVideo, FailedVideo, FrameEncoder, encode_videos
+from vsearch.indexer.planning import Stamp, plan_index
+from vsearch.indexer.reports import FailedFile, IndexProgress, IndexReport
+from vsearch.media import clip_bounds
+from vsearch.storage.arrays import ArrayStore
+from vsearch.storage.catalog import Catalog, VideoFacts
+from vsearch.storage.fingerprint import file_fingerprint
+from vsearch.storage.vectors import VectorStore
+
+ProgressCallback = Callable[[IndexProgress], None]
+
+
+@dataclass(frozen=True)
+class IndexTarget:
+    """Where an index run writes: the library's stores, opened by the caller."""
+
+    catalog: Catalog
+    vectors: VectorStore
+    features: ArrayStore
+    embeddings: ArrayStore
+    model_id: str
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """How an index run samples and encodes."""
+
+    fps: float
+    batch_size: int
+    decode_strategy: str
+    store_features: bool
+    save_interval_s: float
+    retry_failed: bool = False
+
+
+def _clip_bounds(count: int, fps: float, duration_s: float) -> list[tuple[float, float]]:
+    bounds = [clip_bounds(i, fps) for i in range(count)]
+    if bounds and duration_s > bounds[-1][0]:
+        bounds[-1] = (bounds[-1][0], min(bounds[-1][1], duration_s))
+    return bounds
+
+
+def _facts(path: Path, encoded: EncodedVideo, fingerprint: str) -> VideoFacts:
+    stamp = Stamp.of(path)
+    info = encoded.info
+    return VideoFacts(
+        path=str(path),
+        size_bytes=stamp.size_bytes,
+        mtime_ns=stamp.mtime_ns,
+        fingerprint=fingerprint,
+        duration_s=info.duration_s,
+        container=info.container,
+        codec=info.codec,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
+        rotation=info.rotation,
+        has_audio=info.has_audio,
+    )
+
+
+class IndexRun:
+    """Carries out one `vsearch index`; the caller holds the writer lock."""
+
+    def __init__(
+        self,
+        target: IndexTarget,
+        encoder: FrameEncoder,
+        options: IndexOptions,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self._target = target
+        self._encoder = encoder
+        self._options = options
+        self._on_progress = on_progress or (lambda event: None)
+        self._last_save = time.monotonic()
+
+    def run(self, paths: Sequence[Path]) -> IndexReport:
+        started = time.monotonic()
+        catalog = self._target.catalog
+        found = find_videos(paths)
+        self._on_progress(IndexProgress("scan", 0, len(found), 0, 0))
+        plan = plan_index(
+            found,
+            catalog.list_videos(),
+            scan_roots(paths),
+            fingerprint=file_fingerprint,
+            retry_failed=self._options.retry_failed,
+        )
+        for video_id, stamp in plan.restamped:
+            catalog.update_stamp(video_id, stamp.size_bytes, stamp.mtime_ns)
+        for video_id in plan.removed:
+            self._remove(video_id)
+        if plan.removed:
+            self._save_vectors()
+
+        indexed = 0
+        clips_added = 0
+        failed: list[FailedFile] = []
+        files_total = len(plan.to_index)
+        frames_done = 0
+
+        def count_frames(count: int) -> None:
+            nonlocal frames_done
+            frames_done += count
+            self._on_progress(
+                IndexProgress("index", indexed + len(failed), files_total, frames_done, 0)
+            )
+
+        try:
+            for outcome in encode_videos(
+                plan.to_index,
+                self._encoder,
+                fps=self._options.fps,
+                strategy=self._options.decode_strategy,
+                batch_size=self._options.batch_size,
+                on_frames=count_frames,
+            ):
+                if isinstance(outcome, FailedVideo):
+                    self._record_failure(outcome)
+                    failed.append(FailedFile(str(outcome.path), outcome.error))
+                else:
+                    clips_added += self._store(outcome)
+                    indexed += 1
+                self._on_progress(
+                    IndexProgress(
+                        "index", indexed + len(failed), files_total, frames_done, 0, outcome.path
+                    )
+                )
+                if time.monotonic() - self._last_save >= self._options.save_interval_s:
+                    self._save_vectors()
+        finally:
+            self._save_vectors()
+        self._on_progress(IndexProgress("done", files_total, files_total, frames_done, 0))
+        return IndexReport(
+            indexed=indexed,
+            skipped=len(plan.unchanged),
+            removed=len(plan.removed),
+            failed=tuple(failed),
+            clips_added=clips_added,
+            seconds=time.monotonic() - started,
+        )
+
+    def _store(self, encoded: EncodedVideo) -> int:
+        target = self._target
+        previous = target.catalog.find_video(str(encoded.path))
+        fingerprint = file_fingerprint(encoded.path)
+        if self._options.store_features:
+            target.features.put(fingerprint, encoded.tokens.astype(np.float16))
+        target.embeddings.put(fingerprint, encoded.embeddings.astype(np.float32))
+        count = int(encoded.embeddings.shape[0])
+        stored = target.catalog.record_indexed(
+            _facts(encoded.path, encoded, fingerprint),
+            _clip_bounds(count, self._options.fps, encoded.info.duration_s),
+            model_id=target.model_id,
+            features_stored=self._options.store_features,
+        )
+        if stored.replaced_clip_ids:
+            target.vectors.remove(np.asarray(stored.replaced_clip_ids, dtype=np.int64))
+        target.vectors.add(np.asarray(stored.clip_ids, dtype=np.int64), encoded.embeddings)
+        if previous is not None and previous.fingerprint != fingerprint:
+            self._drop_arrays_if_unused(previous.fingerprint)
+        return count
+
+    def _record_failure(self, failed: FailedVideo) -> None:
+        try:
+            stamp = Stamp.of(failed.path)
+        except OSError:
+            return
+        fingerprint = file_fingerprint(failed.path) if stamp.size_bytes else ""
+        dropped = self._target.catalog.record_failed(
+            str(failed.path), stamp.size_bytes, stamp.mtime_ns, fingerprint, failed.error
+        )
+        if dropped:
+            self._target.vectors.remove(np.asarray(dropped, dtype=np.int64))
+
+    def _remove(self, video_id: int) -> None:
+        catalog = self._target.catalog
+        record = catalog.get_video(video_id)
+        dropped = catalog.mark_removed(video_id)
+        if dropped:
+            self._target.vectors.remove(np.asarray(dropped, dtype=np.int64))
+        if record is not None and record.fingerprint:
+            self._drop_arrays_if_unused(record.fingerprint)
+
+    def _drop_arrays_if_unused(self, fingerprint: str) -> None:
+        if self._target.catalog.fingerprint_in_use(fingerprint):
+            return
+        self._target.features.delete(fingerprint)
+        self._target.embeddings.delete(fingerprint)
+
+    def _save_vectors(self) -> None:
+        self._target.vectors.save()
+        self._last_save = time.monotonic()
