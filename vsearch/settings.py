@@ -33,7 +33,7 @@ class Settings:
 
     library: Path = _setting(None, "Library directory holding catalogue, vectors and features.")
     clip_model: str = _setting("ViT-B-32", "open_clip architecture name.")
-    clip_pretrained: str | None = _setting("openai", "open_clip pretrained tag (downloaded once).")
+    clip_pretrained: str | None = _setting("openai", "open_clip pretrained tag (downloaded once, then cached).")
     clip_weights: Path | None = _setting(
         None, "Local CLIP weights: open_clip checkpoint or OpenAI-format state dict."
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from vsearch.errors import InputError
+
 # Absorbs float noise in duration_s * fps so that an exact half (e.g. 20.5) still rounds up.
 _HALF_UP_SLACK = 1e-9
 
@@ -18,7 +20,7 @@ _HALF_UP_SLACK = 1e-9
 def clip_count(duration_s: float, fps: float) -> int:
     """Number of clips of a video lasting duration_s seconds sampled at fps clips per second."""
     if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+        raise InputError(f"fps must be positive, got {fps}")
     if duration_s <= 0:
         return 0
     return math.floor(duration_s * fps + 0.5 + _HALF_UP_SLACK)
@@ -27,9 +29,9 @@ def clip_count(duration_s: float, fps: float) -> int:
 def clip_bounds(clip_idx: int, fps: float) -> tuple[float, float]:
     """(start_s, end_s) of clip clip_idx at fps clips per second."""
     if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+        raise InputError(f"fps must be positive, got {fps}")
     if clip_idx < 0:
-        raise ValueError(f"clip_idx must be >= 0, got {clip_idx}")
+        raise InputError(f"clip_idx must be >= 0, got {clip_idx}")
     return clip_idx / fps, (clip_idx + 1) / fps
 
 
@@ -49,5 +51,5 @@ def exact_fps(fps: float | Fraction) -> Fraction:
     """A sampling rate as an exact fraction (0.5 -> 1/2, 29.97 -> 2997/100)."""
     rate = fps if isinstance(fps, Fraction) else Fraction(str(fps))
     if rate <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+        raise InputError(f"fps must be positive, got {fps}")
     return rate

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench NAME [--quick]`; each writes JSON with git SHA and machine."""

@@ -1,0 +1,1 @@
+"""Research tools: annotation readers, cached-feature datasets, training of grounding models."""
