@@ -105,18 +105,44 @@ class ClipEncoder:
         """Load the weights `spec` names; raises `ModelError` when none can be had."""
         if precision not in _DTYPES:
             raise InputError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
-        if batch_size < 1:
-            raise InputError(f"batch size must be at least 1, got {batch_size}")
-        torch_device = _resolve_device(device)
         loaded = load_clip(spec)
-        model = loaded.model.to(device=torch_device, dtype=_DTYPES[precision])
-        model.requires_grad_(False)
-        logger.info("loaded CLIP %s on %s (%s)", spec.model_id, torch_device, precision)
-        return cls(
-            model,
+        logger.info("loaded CLIP %s (%s)", spec.model_id, precision)
+        return cls.from_model(
+            loaded.model,
             model_id=spec.model_id,
             mean=loaded.mean,
             std=loaded.std,
+            device=device,
+            precision=precision,
+            batch_size=batch_size,
+        )
+
+    @classmethod
+    def from_model(
+        cls,
+        model: torch.nn.Module,
+        *,
+        model_id: str,
+        mean: Sequence[float],
+        std: Sequence[float],
+        device: str = "auto",
+        precision: Precision = "fp32",
+        batch_size: int = 32,
+    ) -> ClipEncoder:
+        """Wrap an open_clip ViT model already in memory (benchmarks, tests of architectures)."""
+        if precision not in _DTYPES:
+            raise InputError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
+        if batch_size < 1:
+            raise InputError(f"batch size must be at least 1, got {batch_size}")
+        torch_device = _resolve_device(device)
+        # bf16 weights rather than autocast: on CPUs with AMX they run the matmuls natively
+        model = model.to(device=torch_device, dtype=_DTYPES[precision]).eval()
+        model.requires_grad_(False)
+        return cls(
+            model,
+            model_id=model_id,
+            mean=mean,
+            std=std,
             device=torch_device,
             precision=precision,
             batch_size=batch_size,

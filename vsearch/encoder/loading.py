@@ -7,6 +7,7 @@ and only after a quick reachability check, so an offline machine fails in second
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -82,7 +83,11 @@ def _from_openai_state_dict(weights: Path) -> LoadedClip:
             "--clip-pretrained none, or --clip-config FILE"
         )
     try:
-        model = build_model_from_openai_state_dict(state_dict, quick_gelu=True, cast_dtype=None)
+        model = build_model_from_openai_state_dict(
+            dict(state_dict), quick_gelu=True, cast_dtype=None
+        )
+        # the builder stores linear weights as float16; reload so fp32 checkpoints stay exact
+        model.float().load_state_dict(state_dict, strict=True)
     except (RuntimeError, KeyError, ValueError) as error:
         raise ModelError(f"{weights} does not fit the CLIP layout: {_first_line(error)}") from error
     return LoadedClip(model=model, mean=OPENAI_DATASET_MEAN, std=OPENAI_DATASET_STD)
@@ -94,15 +99,11 @@ def _from_config(config: Path, weights: Path) -> LoadedClip:
         document = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ModelError(f"cannot read CLIP config {config}: {error}") from error
+    if not isinstance(document, dict):
+        raise ModelError(f"CLIP config {config} must hold a JSON object")
     model_cfg: dict[str, Any] = dict(document.get("model_cfg", document))
     preprocess_cfg: dict[str, Any] = document.get("preprocess_cfg", {})
-    _require_bpe_text(model_cfg, config.stem)
-    custom_text = bool(model_cfg.pop("custom_text", False))
-    try:
-        model_class = CustomTextCLIP if custom_text else CLIP
-        model = model_class(**model_cfg)
-    except (TypeError, ValueError, KeyError) as error:
-        raise ModelError(f"invalid CLIP config {config}: {_first_line(error)}") from error
+    model = _build_architecture(model_cfg, config.stem)
     _load_checkpoint(model, weights, config.stem)
     return LoadedClip(
         model=model,
@@ -116,9 +117,9 @@ def _from_named(name: str, pretrained: str | None, weights: Path) -> LoadedClip:
     model_cfg = open_clip.get_model_config(name)
     if model_cfg is None:
         raise ModelError(f"unknown open_clip architecture {name!r}; use --clip-config FILE")
-    _require_bpe_text(model_cfg, name)
     release_cfg = open_clip.get_pretrained_cfg(name, pretrained) if pretrained else {}
-    model = _create_architecture(name, quick_gelu=bool(release_cfg.get("quick_gelu", False)))
+    quick_gelu = bool(release_cfg.get("quick_gelu", False))
+    model = _build_architecture(model_cfg, name, quick_gelu=quick_gelu)
     _load_checkpoint(model, weights, name)
     return _with_release_preprocessing(model, release_cfg)
 
@@ -134,23 +135,32 @@ def _from_release(name: str, pretrained: str | None) -> LoadedClip:
             "(see open_clip.list_pretrained()); " + HOW_TO_SUPPLY_WEIGHTS
         )
     model_cfg = open_clip.get_model_config(name)
-    if model_cfg is not None:
-        _require_bpe_text(model_cfg, name)
+    if model_cfg is None:
+        raise ModelError(f"unknown open_clip architecture {name!r}; use --clip-config FILE")
+    _require_bpe_text(model_cfg, name)
     checkpoint = _cached_release_file(release_cfg)
     if checkpoint is None:
         checkpoint = _download_release(name, pretrained, release_cfg)
-    model = _create_architecture(name, quick_gelu=bool(release_cfg.get("quick_gelu", False)))
+    quick_gelu = bool(release_cfg.get("quick_gelu", False))
+    model = _build_architecture(model_cfg, name, quick_gelu=quick_gelu)
     _load_checkpoint(model, checkpoint, f"{name}/{pretrained}")
     return _with_release_preprocessing(model, release_cfg)
 
 
-def _create_architecture(name: str, *, quick_gelu: bool) -> CLIP | CustomTextCLIP:
+def _build_architecture(
+    model_cfg: dict[str, Any], label: str, *, quick_gelu: bool = False
+) -> CLIP | CustomTextCLIP:
+    """An open_clip model with random weights, to be overwritten by a strict load."""
+    _require_bpe_text(model_cfg, label)
+    cfg = copy.deepcopy(model_cfg)
+    custom_text = bool(cfg.pop("custom_text", False))
+    if quick_gelu:
+        cfg["quick_gelu"] = True
     try:
-        return open_clip.create_model(name, pretrained=None, force_quick_gelu=quick_gelu)
-    except (RuntimeError, ValueError, KeyError) as error:
-        raise ModelError(
-            f"cannot build open_clip architecture {name}: {_first_line(error)}"
-        ) from error
+        model_class = CustomTextCLIP if custom_text else CLIP
+        return model_class(**cfg)
+    except (TypeError, ValueError, KeyError, RuntimeError) as error:
+        raise ModelError(f"invalid CLIP architecture {label}: {_first_line(error)}") from error
 
 
 def _with_release_preprocessing(
@@ -185,8 +195,8 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         state_dict = state_dict["state_dict"]
     if not isinstance(state_dict, dict) or not state_dict:
         raise ModelError(f"{path} holds no state dict")
-    for key in ("input_resolution", "context_length", "vocab_size"):
-        state_dict.pop(key, None)  # scalars stored in OpenAI's TorchScript archives
+    for key in ("input_resolution", "context_length", "vocab_size", "attn_mask"):
+        state_dict.pop(key, None)  # scalars and the causal mask that archives also store
     if all(key.startswith("module.") for key in state_dict):
         state_dict = {key.removeprefix("module."): value for key, value in state_dict.items()}
     return state_dict
@@ -288,5 +298,8 @@ def _require_vit(model: torch.nn.Module, spec: ClipModelSpec) -> None:
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    """The error as one short line (torch's load errors span several)."""
+    text = " ".join(str(error).split())
+    if not text:
+        return type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -66,13 +66,19 @@ class MomentTruth:
     clip_scores: tuple[tuple[float, ...], ...]
 
 
-def read_predictions(path: str | Path) -> list[MomentPrediction]:
-    """Parse a prediction JSONL file: `qid`, `pred_relevant_windows` and/or saliency scores."""
+def read_predictions(
+    path: str | Path, known_qids: set[int] | None = None
+) -> list[MomentPrediction]:
+    """Parse a prediction JSONL file: `qid`, `pred_relevant_windows` and/or saliency scores.
+
+    With `known_qids`, a prediction for any other qid is an error naming its line.
+    """
     predictions: list[MomentPrediction] = []
     seen: set[int] = set()
     for line in read_jsonl(path):
-        qid = line.get("qid", (int, str))
-        qid = _qid(line, qid)
+        qid = _qid(line, line.get("qid", (int, str)))
+        if known_qids is not None and qid not in known_qids:
+            raise line.fail(f"qid {qid} is not in the annotations")
         if qid in seen:
             raise line.fail(f"duplicate prediction for qid {qid}")
         seen.add(qid)
@@ -177,9 +183,9 @@ def evaluate_qvhighlights_files(
     preds_path: str | Path, gt_path: str | Path, *, allow_missing: bool = False
 ) -> dict[str, Any]:
     """Read both files and evaluate; errors name the file and line."""
-    return evaluate_qvhighlights(
-        read_predictions(preds_path), read_ground_truth(gt_path), allow_missing=allow_missing
-    )
+    truths = read_ground_truth(gt_path)
+    predictions = read_predictions(preds_path, {t.qid for t in truths})
+    return evaluate_qvhighlights(predictions, truths, allow_missing=allow_missing)
 
 
 def _moment_metrics(

@@ -1,1 +1,30 @@
-"""The R2-Tuning grounding model: architecture, official-checkpoint loading, decoding, training."""
+"""The R2-Tuning grounding model: architecture, official-checkpoint loading, decoding, training.
+
+Public surface: `R2Config` (architecture as data), `R2Model` / `R2Output` (forward with every
+intermediate), `load_checkpoint` / `save_checkpoint` (official file format), `collate` /
+`compute_losses` (training), `ground` / `GroundingResult` (batched inference) and
+`postprocess` (clamp, round, NMS).
+"""
+
+from vsearch.grounding.checkpoint import load_checkpoint, save_checkpoint
+from vsearch.grounding.config import R2Config
+from vsearch.grounding.decoding import postprocess
+from vsearch.grounding.inference import GroundingResult, ground
+from vsearch.grounding.losses import Batch, GroundingSample, LossTargets, collate, compute_losses
+from vsearch.grounding.model import R2Model, R2Output
+
+__all__ = [
+    "Batch",
+    "GroundingResult",
+    "GroundingSample",
+    "LossTargets",
+    "R2Config",
+    "R2Model",
+    "R2Output",
+    "collate",
+    "compute_losses",
+    "ground",
+    "load_checkpoint",
+    "postprocess",
+    "save_checkpoint",
+]

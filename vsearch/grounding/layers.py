@@ -135,9 +135,19 @@ class ConvHead(nn.Module):
         self.hidden = nn.Conv1d(dims, dims, kernel, padding=kernel // 2)
         self.out = nn.Conv1d(dims, out_dims, kernel, padding=kernel // 2)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x (B,T,D) -> (B,T,out_dims)."""
-        h = F.relu(self.hidden(x.transpose(1, 2)))
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """x (B,T,D) -> (B,T,out_dims).
+
+        With `mask` (B,T) bool, input and hidden activations past the valid positions are
+        zeroed, so the convolutions see the same zero padding a shorter sequence alone would.
+        """
+        keep = None if mask is None else mask[:, None, :].to(x.dtype)
+        x = x.transpose(1, 2)
+        if keep is not None:
+            x = x * keep
+        h = F.relu(self.hidden(x))
+        if keep is not None:
+            h = h * keep
         return self.out(h).transpose(1, 2)
 
 

@@ -137,7 +137,12 @@ def assign_targets(
 
 def _targets_single(points: Tensor, gt: Tensor, sample_radius: float) -> tuple[Tensor, Tensor]:
     n, m = points.shape[0], gt.shape[0]
-    pos, low, high, stride = points[:, 0, None], points[:, 1, None], points[:, 2, None], points[:, 3, None]
+    pos, low, high, stride = (
+        points[:, 0, None],
+        points[:, 1, None],
+        points[:, 2, None],
+        points[:, 3, None],
+    )
     lens = (gt[:, 1] - gt[:, 0])[None].repeat(n, 1)
     start, end = gt[None, :, 0].expand(n, m), gt[None, :, 1].expand(n, m)
     reg = torch.stack((pos - start, end - pos), dim=-1)  # N,M,2
@@ -206,7 +211,9 @@ def info_nce_loss(a: Tensor, b: Tensor, temperature: float) -> Tensor:
     a_sim = a_sim.reshape(-1, n)
     b_sim = b_sim.reshape(-1, n)
     reps = a_sim.shape[0] // n
-    return (F.cross_entropy(a_sim, labels.repeat(reps)) + F.cross_entropy(b_sim, labels.repeat(reps))) / 2
+    return (
+        F.cross_entropy(a_sim, labels.repeat(reps)) + F.cross_entropy(b_sim, labels.repeat(reps))
+    ) / 2
 
 
 def compute_losses(output: R2Output, targets: LossTargets, config: R2Config) -> dict[str, Tensor]:
@@ -256,7 +263,9 @@ def compute_losses(output: R2Output, targets: LossTargets, config: R2Config) -> 
     return losses
 
 
-def compute_targets(output: R2Output, targets: LossTargets, config: R2Config) -> tuple[Tensor, Tensor]:
+def compute_targets(
+    output: R2Output, targets: LossTargets, config: R2Config
+) -> tuple[Tensor, Tensor]:
     """`assign_targets` on a forward output (exposed for inspection and tests)."""
     if targets.boundary is None:
         raise InputError("target assignment needs boundary targets")

@@ -163,13 +163,20 @@ class R2Model(nn.Module):
         assert last is not None
 
         video_emb = F.relu(last)
-        pyramid, strides, level_masks = self._pyramid(video_emb, video_mask, lengths, reference_padding)
-        class_logits = tuple(self.class_head(level) for level in pyramid)
+        pyramid, strides, level_masks = self._pyramid(
+            video_emb, video_mask, lengths, reference_padding
+        )
+        head_masks = [None if reference_padding else m for m in level_masks]
+        class_logits = tuple(
+            self.class_head(level, m) for level, m in zip(pyramid, head_masks, strict=True)
+        )
         out_class_logits = torch.cat(class_logits, dim=1)
         coord_raw: tuple[Tensor, ...] | None = None
         out_coord: Tensor | None = None
         if self.coord_head is not None:
-            coord_raw = tuple(self.coord_head(level) for level in pyramid)
+            coord_raw = tuple(
+                self.coord_head(level, m) for level, m in zip(pyramid, head_masks, strict=True)
+            )
             level_idx = [c.strides.index(s) for s in strides]
             out_coord = torch.cat(
                 [raw.exp() * self.coef[j] for raw, j in zip(coord_raw, level_idx, strict=True)],
@@ -205,7 +212,9 @@ class R2Model(nn.Module):
         c = self.config
         want_v = (c.num_layers, c.video_tokens, c.video_width)
         if video.dim() != 5 or tuple(video.shape[2:]) != want_v:
-            raise InputError(f"video must be (B,T,{','.join(map(str, want_v))}), got {tuple(video.shape)}")
+            raise InputError(
+                f"video must be (B,T,{','.join(map(str, want_v))}), got {tuple(video.shape)}"
+            )
         if query.dim() != 4 or tuple(query.shape[2:]) != (c.num_layers, c.query_width):
             raise InputError(
                 f"query must be (B,L,{c.num_layers},{c.query_width}), got {tuple(query.shape)}"
@@ -258,8 +267,7 @@ class R2Model(nn.Module):
             else:
                 valid = torch.div(lengths, stride, rounding_mode="floor")
                 mask = torch.arange(level.shape[1], device=level.device)[None] < valid[:, None]
-                # zero what lies past a sample's own level so the k=3 heads see solo padding
-                level = level * mask[:, :, None]
+                level = level * mask[:, :, None].to(level.dtype)
             levels.append(level)
             strides.append(stride)
             masks.append(mask)
@@ -276,8 +284,12 @@ class R2Model(nn.Module):
             pos = torch.arange(n, device=device, dtype=torch.float32) * stride
             rows.append(
                 torch.stack(
-                    (pos, torch.full_like(pos, low), torch.full_like(pos, high),
-                     torch.full_like(pos, float(stride))),
+                    (
+                        pos,
+                        torch.full_like(pos, low),
+                        torch.full_like(pos, high),
+                        torch.full_like(pos, float(stride)),
+                    ),
                     dim=1,
                 )
             )

@@ -9,16 +9,18 @@ string is saved beside the index as its identity. Rules and why:
   no training and has perfect recall. IVF also needs >= 39 training points per list, which the
   bigger collections have.
 * Above it, IVF with ``nlist`` the smallest power of two >= 4 * sqrt(count) (capped so each list
-  trains on >= 39 points), a range in which probing ~1/16 of the lists scans a few percent of
-  the vectors. Codes stay Flat (exact distances inside the probed lists) unless a memory budget
-  forbids it; then SQ8 (4x smaller), then PQ (d/8 bytes per vector, then smaller).
+  trains on >= 39 points): lists of ~sqrt(count)/4 vectors keep both the coarse step (nlist
+  centroids) and the scan of the probed lists small. Codes stay Flat (exact distances inside
+  the probed lists) unless a memory budget forbids it; then SQ8 (4x smaller), then PQ (d/8
+  bytes per vector, then smaller).
 * Beyond ``HNSW_QUANTIZER_MIN_NLIST`` lists the coarse quantizer itself becomes the bottleneck,
   so it is an HNSW graph (``IVFn_HNSW32``) searched with ``ef_search``.
 * HNSW is never the top-level index: it cannot remove vectors, and a library removes clips
   whenever a video is re-indexed or deleted.
 
-``nprobe`` here is the starting value (nlist / 16); ``VectorStore.rebuild`` measures recall
-against exact search on the actual data and raises it until the target recall is met.
+``nprobe`` here is only the starting value (nlist / 64, at least 4): how many lists a query
+must probe depends on how clustered the data is, so ``VectorStore.rebuild`` measures recall
+against exact search on the actual data and doubles nprobe until the target recall is met.
 """
 
 from __future__ import annotations
@@ -113,11 +115,12 @@ def choose_index(
         return IndexChoice(EXACT_FACTORY, nprobe=None, ef_search=None, needs_training=False)
     nlist = ivf_nlist(count)
     quantizer = f"IVF{nlist}_HNSW32" if nlist >= HNSW_QUANTIZER_MIN_NLIST else f"IVF{nlist}"
-    nprobe = max(8, nlist // 16)
+    nprobe = max(4, nlist // 64)
     ef_search = 2 * nprobe if nlist >= HNSW_QUANTIZER_MIN_NLIST else None
     for code in _code_candidates(dim):
         factory = f"{quantizer},{code}"
-        if memory_budget_bytes is None or estimate_bytes(factory, count, dim) <= memory_budget_bytes:
+        needed_bytes = estimate_bytes(factory, count, dim)
+        if memory_budget_bytes is None or needed_bytes <= memory_budget_bytes:
             return IndexChoice(factory, nprobe=nprobe, ef_search=ef_search, needs_training=True)
     raise InputError(
         f"{count} vectors of dim {dim} do not fit a memory budget of {memory_budget_bytes} bytes"

@@ -9,7 +9,7 @@ once released: the ORM models describe only the newest schema and must not be us
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from vsearch.errors import LibraryError
 
@@ -86,16 +86,23 @@ def read_schema_version(db: sqlite3.Connection) -> int:
         raise LibraryError(f"catalogue schema version {row[0]!r} is not a number") from exc
 
 
-def migrate(db: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
-    """Upgrade ``db`` (an autocommit sqlite3 connection) to ``target``; return the old version.
+Step = Callable[[sqlite3.Connection], None]
+
+
+def migrate(
+    db: sqlite3.Connection, *, target: int | None = None, steps: Sequence[Step] = MIGRATIONS
+) -> int:
+    """Upgrade ``db`` (an autocommit sqlite3 connection) to ``target`` (default: the newest
+    of ``steps``); return the version it had.
 
     Raises LibraryError when the database was written by a newer vsearch.
     """
+    target = len(steps) if target is None else target
     current = read_schema_version(db)
-    if current > SCHEMA_VERSION:
+    if current > len(steps):
         raise LibraryError(
             f"catalogue schema version {current} is newer than this vsearch supports "
-            f"({SCHEMA_VERSION}); upgrade vsearch"
+            f"({len(steps)}); upgrade vsearch"
         )
     for version in range(current, target):
         db.execute("BEGIN IMMEDIATE")
@@ -103,9 +110,9 @@ def migrate(db: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
             # Re-read inside the write lock: another process may have migrated meanwhile.
             if read_schema_version(db) != version:
                 db.execute("ROLLBACK")
-                migrate(db, target=target)
+                migrate(db, target=target, steps=steps)
                 return current
-            MIGRATIONS[version](db)
+            steps[version](db)
             db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -26,7 +26,7 @@ Window = tuple[float, float]
 
 @dataclass(frozen=True)
 class ObjectPattern:
-    """'a red circle', optionally with a motion ('moves to the left') or a region ('on the left')."""
+    """'a red circle', optionally with a motion ('moves up') or a region ('on the left')."""
 
     shape: str
     colour: str

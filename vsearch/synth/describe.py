@@ -7,10 +7,6 @@ background.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
 from vsearch.synth.phrases import (
     MOTION_PARTICIPLES,
     REGION_PHRASES,
@@ -20,7 +16,6 @@ from vsearch.synth.phrases import (
     object_phrase,
 )
 from vsearch.synth.scene import Segment, region_of
-from vsearch.synth.worldfile import World, read_world
 
 
 def describe_segment(segment: Segment) -> str:
@@ -46,37 +41,28 @@ def describe_segment(segment: Segment) -> str:
 
 
 def segment_frame_captions(segment: Segment, t_s: float) -> list[str]:
-    """Captions of the frame at time t: the full scene first, then one per visible thing."""
+    """Captions of the frame at time t: the full scene first, then each visible thing with and
+    without its position, then the background alone."""
     backdrop = background_phrase(background_key(segment.background))
     things: list[str] = []
+    bare: list[str] = []
     for track in segment.objects:
         state = track.state_at(t_s, segment.start_s, segment.end_s)
         if state is None:
             continue
         x_frac, y_frac, _ = state
         region = region_of(x_frac, y_frac)
-        things.append(f"{object_phrase(track.shape, track.colour)} {REGION_PHRASES[region]}")
+        bare.append(object_phrase(track.shape, track.colour))
+        things.append(f"{bare[-1]} {REGION_PHRASES[region]}")
     if segment.digit is not None:
+        bare.append(digit_phrase(segment.digit.value))
         things.append(
             f"{digit_phrase(segment.digit.value, segment.digit.colour)} "
             f"{REGION_PHRASES[segment.digit.region()]}"
         )
     if not things:
         return [f"an empty screen with {backdrop}", backdrop]
-    return [f"{_join(things)} on {backdrop}", *things, backdrop]
-
-
-def frame_captions(
-    world_json: Path | str | Mapping[str, Any] | World, video_id: str, t_s: float
-) -> list[str]:
-    """Captions of the frame of `video_id` shown at time t (seconds), most complete first.
-
-    `world_json` may be the world.json path, the world directory, the parsed dict or a World;
-    pass a parsed World when captioning many frames to avoid re-reading the file.
-    """
-    world = read_world(world_json)
-    plan = world.plan(video_id)
-    return segment_frame_captions(plan.segment_at(t_s), t_s)
+    return [f"{_join(things)} on {backdrop}", *things, *bare, backdrop]
 
 
 def _join(parts: list[str]) -> str:

@@ -53,7 +53,9 @@ def background_phrase(key: str) -> str:
 
 
 def object_phrase(shape: str, colour: str) -> str:
-    return f"a {colour} {shape}"
+    """'a red circle', 'an orange star'."""
+    article = "an" if colour[0] in "aeiou" else "a"
+    return f"{article} {colour} {shape}"
 
 
 def digit_phrase(value: int, colour: str | None = None) -> str:

@@ -109,7 +109,9 @@ def _plan_segment(
 ) -> Segment:
     background = _plan_background(rng)
     if rng.random() < settings.distractor_rate:
-        return Segment(index=index, start_s=float(start_s), end_s=float(end_s), background=background)
+        return Segment(
+            index=index, start_s=float(start_s), end_s=float(end_s), background=background
+        )
     free_cells = [(column, row) for row in range(GRID_CELLS) for column in range(GRID_CELLS)]
     object_count = int(rng.choice([1, 2, 3], p=[0.45, 0.35, 0.2]))
     combos = [(shape, colour) for shape in SHAPES for colour in OBJECT_COLOURS]
@@ -169,4 +171,6 @@ def _plan_background(rng: np.random.Generator) -> Background:
         return Background(kind="noise", colours=("gray",))
     first, second = (str(name) for name in rng.choice(names, size=2, replace=False))
     period_px = int(rng.choice([8, 12, 16]))
-    return Background(kind=kind, colours=(first, second), period_px=period_px, vertical=bool(rng.random() < 0.5))
+    return Background(
+        kind=kind, colours=(first, second), period_px=period_px, vertical=bool(rng.random() < 0.5)
+    )

@@ -42,19 +42,37 @@ class Query:
 
 
 def chain_matches(clauses: tuple[Clause, ...], plan: VideoPlan) -> tuple[list[Window], int]:
-    """Strict windows of a clause chain in one video, and how many placements leniently match."""
-    windows: list[Window] = []
-    maybe_count = 0
+    """Strict windows of a clause chain in one video, and how many placements leniently match.
+
+    A chain holds strictly on consecutive segments only, but "X, then Y" could be read as X at any
+    time before Y, so every ordered (not necessarily adjacent) placement counts as a lenient match.
+    """
     segments = plan.segments
-    for first_idx in range(len(segments) - len(clauses) + 1):
+    maybe_at = [
+        [position for position, segment in enumerate(segments) if clause_maybe(clause, segment)]
+        for clause in clauses
+    ]
+    maybe_count = _ordered_placements(maybe_at)
+    windows: list[Window] = []
+    for first_idx in maybe_at[0]:
         placed = segments[first_idx : first_idx + len(clauses)]
-        if not all(clause_maybe(c, s) for c, s in zip(clauses, placed, strict=True)):
+        if len(placed) < len(clauses):
             continue
-        maybe_count += 1
         parts = [clause_window(c, s) for c, s in zip(clauses, placed, strict=True)]
         if all(part is not None for part in parts):
             windows.append((parts[0][0], parts[-1][1]))  # type: ignore[index]
     return windows, maybe_count
+
+
+def _ordered_placements(positions: list[list[int]]) -> int:
+    """How many strictly increasing picks, one position from each list in turn, exist."""
+    counts = {position: 1 for position in positions[0]}
+    for later in positions[1:]:
+        counts = {
+            position: sum(count for earlier, count in counts.items() if earlier < position)
+            for position in later
+        }
+    return sum(counts.values())
 
 
 def _merge(windows: list[Window]) -> tuple[Window, ...]:
@@ -125,7 +143,9 @@ def _step_clauses(segment: Segment) -> list[Clause]:
         for track in segment.objects
         if track.motion != "static"
     ]
-    steps += [Clause(objects=(ObjectPattern(track.shape, track.colour),)) for track in segment.objects]
+    steps += [
+        Clause(objects=(ObjectPattern(track.shape, track.colour),)) for track in segment.objects
+    ]
     if segment.digit is not None:
         steps.append(Clause(digit=segment.digit.value))
     return steps
@@ -137,14 +157,22 @@ class QuerySelector:
     def __init__(self, plans: tuple[VideoPlan, ...]) -> None:
         self._plans = plans
         self._seen: set[tuple[str, str]] = set()
+        # a video lacking any object a chain names cannot match it; skipping it keeps this fast
+        self._object_keys = {
+            plan.video_id: {(t.shape, t.colour) for s in plan.segments for t in s.objects}
+            for plan in plans
+        }
 
     def accept(self, clauses: tuple[Clause, ...], plan: VideoPlan) -> Query | None:
         """The query for `clauses` if it is new, holds only in `plan` and is beyond dispute."""
         query_text = ", then ".join(clause.text() for clause in clauses)
         if (plan.video_id, query_text) in self._seen:
             return None
+        needed = {(p.shape, p.colour) for clause in clauses for p in clause.objects}
         own_windows: list[Window] = []
         for other in self._plans:
+            if not needed <= self._object_keys[other.video_id]:
+                continue
             windows, maybe_count = chain_matches(clauses, other)
             if maybe_count != len(windows):
                 return None
@@ -178,7 +206,7 @@ class QuerySelector:
                     (first, second)
                     for first in _step_clauses(segment)
                     for second in _step_clauses(following)
-                    if first.temporal or second.temporal or not first.empty or not second.empty
+                    if not (first.empty and second.empty) and first.text() != second.text()
                 )
                 sequence = self._first(pairs, plan)
             selected += [query for query in (static, motion, sequence) if query is not None]

@@ -15,6 +15,7 @@ from vsearch.synth.palette import BACKGROUND_COLOURS, NOISE_MEAN, NOISE_SPREAD, 
 from vsearch.synth.scene import Background, Segment, VideoPlan, cell_centre
 from vsearch.synth.shapes import stamp_shape
 
+NOISE_BLOCK_PX = 4
 # digits fill this fraction of a grid cell's height
 _DIGIT_CELL_FILL = 0.8
 
@@ -47,10 +48,17 @@ def render_background(background: Background, width: int, height: int) -> np.nda
 
 
 def noise_texture(seed: int, video_idx: int, frame_idx: int, width: int, height: int) -> np.ndarray:
-    """Gray per-pixel noise for one frame, reproducible from its indices alone."""
+    """Gray block noise for one frame, reproducible from its indices alone.
+
+    Blocks of NOISE_BLOCK_PX pixels keep the texture visible after chroma subsampling and cheap to
+    encode, where per-pixel noise would dominate both file size and encoding time.
+    """
     rng = np.random.default_rng([seed, video_idx, frame_idx])
-    levels = rng.integers(NOISE_MEAN - NOISE_SPREAD, NOISE_MEAN + NOISE_SPREAD + 1, (height, width))
-    return np.repeat(levels.astype(np.uint8)[:, :, None], 3, axis=2)
+    rows = -(-height // NOISE_BLOCK_PX)
+    columns = -(-width // NOISE_BLOCK_PX)
+    levels = rng.integers(NOISE_MEAN - NOISE_SPREAD, NOISE_MEAN + NOISE_SPREAD + 1, (rows, columns))
+    blocks = np.kron(levels.astype(np.uint8), np.ones((NOISE_BLOCK_PX, NOISE_BLOCK_PX), np.uint8))
+    return np.repeat(blocks[:height, :width, None], 3, axis=2)
 
 
 def draw_segment_content(frame: np.ndarray, segment: Segment, t_s: float) -> None:
@@ -83,7 +91,9 @@ def _draw_digit(frame: np.ndarray, segment: Segment) -> None:
     x_frac, y_frac = cell_centre(digit.column, digit.row)
     top = int(round(y_frac * height - GLYPH_HEIGHT * scale / 2))
     left = int(round(x_frac * width - GLYPH_WIDTH * scale / 2))
-    frame[top : top + mask.shape[0], left : left + mask.shape[1]][mask] = OBJECT_COLOURS[digit.colour]
+    frame[top : top + mask.shape[0], left : left + mask.shape[1]][mask] = OBJECT_COLOURS[
+        digit.colour
+    ]
 
 
 def render_frames(
@@ -92,8 +102,15 @@ def render_frames(
     """Every frame of one video in order; each yielded array is a fresh copy."""
     backgrounds: dict[int, np.ndarray] = {}
     for frame_idx in range(frame_count(plan.duration_s, fps)):
-        yield render_frame(plan, frame_idx, seed=seed, fps=fps, width=width, height=height,
-                           background_cache=backgrounds)
+        yield render_frame(
+            plan,
+            frame_idx,
+            seed=seed,
+            fps=fps,
+            width=width,
+            height=height,
+            background_cache=backgrounds,
+        )
 
 
 def render_frame(

@@ -93,7 +93,9 @@ class ObjectTrack:
             return None
         return region_of(*cell_centre(self.column, self.row))
 
-    def state_at(self, t_s: float, start_s: float, end_s: float) -> tuple[float, float, float] | None:
+    def state_at(
+        self, t_s: float, start_s: float, end_s: float
+    ) -> tuple[float, float, float] | None:
         """(x_frac, y_frac, radius_frac) at time t, or None while the object is hidden."""
         visible_start_s, visible_end_s = self.visible_interval(start_s, end_s)
         if not visible_start_s <= t_s < visible_end_s:

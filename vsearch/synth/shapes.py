@@ -1,4 +1,4 @@
-"""Filled shape masks drawn with numpy: each shape is a predicate on coordinates around its centre."""
+"""Filled shape masks drawn with numpy: each shape is an inside-test on offsets from its centre."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def shape_mask(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         return np.abs(u) + np.abs(v) <= 1.0
     if shape == "cross":
         arm = 0.32
-        return ((np.abs(u) <= arm) & (np.abs(v) <= 0.95)) | ((np.abs(v) <= arm) & (np.abs(u) <= 0.95))
+        return ((np.abs(u) <= arm) & (np.abs(v) <= 0.95)) | (
+            (np.abs(v) <= arm) & (np.abs(u) <= 0.95)
+        )
     if shape == "star":
         radius = np.sqrt(u * u + v * v)
         # angle measured from straight up, so one point of the star faces up

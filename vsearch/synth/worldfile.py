@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from vsearch.errors import InputError
+from vsearch.synth.describe import describe_segment
 from vsearch.synth.scene import VideoPlan
 
 GENERATOR_NAME = "vsearch.synth"
@@ -45,7 +46,7 @@ class World:
             "width": self.width,
             "height": self.height,
             "clip_s": 2,
-            "videos": [plan.to_dict() for plan in self.plans],
+            "videos": [_plan_record(plan) for plan in self.plans],
         }
 
     @classmethod
@@ -60,6 +61,14 @@ class World:
             plans=tuple(VideoPlan.from_dict(item) for item in payload["videos"]),
             version=int(payload["version"]),
         )
+
+
+def _plan_record(plan: VideoPlan) -> dict[str, Any]:
+    """A video plan as JSON, each segment carrying its description for human readers."""
+    record = plan.to_dict()
+    for segment, item in zip(plan.segments, record["segments"], strict=True):
+        item["description"] = describe_segment(segment)
+    return record
 
 
 def write_world(world: World, path: Path) -> None:

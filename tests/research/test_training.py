@@ -1,0 +1,153 @@
+"""Training a tiny model on generated features: losses fall, validation beats the untrained
+model, runs resume, and the CLI drives it."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from tests.research.synthetic_grounding import tiny_config, write_split
+from vsearch.cli import main
+from vsearch.errors import InputError, OutputError
+from vsearch.grounding import R2Model, load_checkpoint
+from vsearch.research.datasets import FeatureDataset, read_annotations
+from vsearch.research.training import (
+    TrainSettings,
+    learning_rate,
+    train_grounding,
+    validate,
+)
+
+SETTINGS = TrainSettings(epochs=8, batch_size=16, lr=2e-3, warmup_iterations=4,
+                         lr_step_epochs=(6,), eval_batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("synthetic")
+    train = write_split(root, "train", 96, seed=1, first_qid=0)
+    val = write_split(root, "val", 32, seed=2, first_qid=1000)
+    return {
+        "root": root,
+        "train": train,
+        "val": val,
+        "features": root / "features",
+        "train_samples": read_annotations(train, "qvhighlights"),
+        "val_samples": read_annotations(val, "qvhighlights"),
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(bench: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    torch.set_num_threads(2)
+    run_dir = tmp_path_factory.mktemp("run")
+    seen = []
+    started = time.perf_counter()
+    report = train_grounding(
+        train_samples=bench["train_samples"],
+        val_samples=bench["val_samples"],
+        features_dir=bench["features"],
+        config=tiny_config(),
+        dataset="qvhighlights",
+        run_dir=run_dir,
+        settings=SETTINGS,
+        on_progress=seen.append,
+    )
+    return report, seen, time.perf_counter() - started
+
+
+def test_training_learns_the_signal(bench: dict, trained: tuple) -> None:
+    report, seen, seconds = trained
+    assert seconds < 60
+    assert report.epochs_done == SETTINGS.epochs
+    first, last = report.history[0], report.history[-1]
+    assert last.losses["loss"] < 0.8 * first.losses["loss"]
+
+    torch.manual_seed(SETTINGS.seed)
+    untrained = R2Model(tiny_config())
+    val_set = FeatureDataset(bench["val_samples"], bench["features"])
+    baseline, _ = validate(untrained, val_set, "qvhighlights", 32)
+    assert report.best_score > baseline["brief"]["MR-full-mAP"] + 10
+    best = max(report.history, key=lambda r: r.score)
+    assert best.best and best.epoch == report.best_epoch
+
+    steps = [p for p in seen if p.phase == "train"]
+    assert len(steps) == SETTINGS.epochs * 6
+    assert [p.step for p in steps[:6]] == [1, 2, 3, 4, 5, 6]
+    assert sum(p.phase == "validate" for p in seen) == SETTINGS.epochs
+
+
+def test_run_folder_holds_metrics_and_an_official_checkpoint(bench: dict, trained: tuple) -> None:
+    report = trained[0]
+    lines = (report.run_dir / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["epoch"] for r in records] == list(range(1, SETTINGS.epochs + 1))
+    assert "MR-full-mAP" in records[0]["metrics"] and "loss_cls" in records[0]["losses"]
+
+    raw = torch.load(report.best_checkpoint, map_location="cpu", weights_only=False)
+    assert set(raw) == {"state_dict", "meta"}
+    assert raw["meta"]["epoch"] == report.best_epoch
+    model, config = load_checkpoint(report.best_checkpoint)
+    assert config == tiny_config()
+    val_set = FeatureDataset(bench["val_samples"], bench["features"])
+    metrics, _ = validate(model, val_set, "qvhighlights", 32)
+    assert metrics["brief"]["MR-full-mAP"] == pytest.approx(report.best_score)
+    preds = (report.run_dir / "best_val_preds.jsonl").read_text().splitlines()
+    assert len(preds) == len(bench["val_samples"])
+
+
+def test_resume_continues_and_a_fresh_start_refuses_an_existing_run(
+    bench: dict, tmp_path: Path
+) -> None:
+    torch.set_num_threads(2)
+    small = TrainSettings(epochs=1, batch_size=32, warmup_iterations=2)
+    common = dict(
+        train_samples=bench["train_samples"][:32],
+        val_samples=bench["val_samples"][:8],
+        features_dir=bench["features"],
+        config=tiny_config(),
+        dataset="qvhighlights",
+        run_dir=tmp_path,
+    )
+    train_grounding(**common, settings=small)
+    with pytest.raises(OutputError, match="--resume"):
+        train_grounding(**common, settings=small)
+    more = TrainSettings(epochs=2, batch_size=32, warmup_iterations=2)
+    report = train_grounding(**common, settings=more, resume=True)
+    assert report.epochs_done == 2
+    assert [r.epoch for r in report.history] == [1, 2]
+    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 2
+    assert report.history[1].iterations == 2
+    with pytest.raises(InputError, match="another config"):
+        train_grounding(**{**common, "dataset": "charades"}, settings=more, resume=True)
+
+
+def test_learning_rate_schedule() -> None:
+    settings = TrainSettings(lr=1.0, warmup_iterations=10, lr_step_epochs=(20,))
+    assert learning_rate(settings, 0, 1) == pytest.approx(1e-3)
+    assert learning_rate(settings, 5, 1) == pytest.approx(1e-3 + (1 - 1e-3) * 0.5)
+    assert learning_rate(settings, 10, 1) == 1.0
+    assert learning_rate(settings, 1000, 20) == 1.0
+    assert learning_rate(settings, 1000, 21) == pytest.approx(0.1)
+
+
+def test_cli_trains_and_reports_json(bench: dict, tmp_path: Path) -> None:
+    torch.set_num_threads(2)
+    config_path = tmp_path / "tiny.json"
+    config_path.write_text(json.dumps(tiny_config().to_dict()))
+    val = tmp_path / "val.jsonl"
+    val.write_text("".join(bench["val"].read_text().splitlines(keepends=True)[:8]))
+    args = ["train", "--train", str(val), "--val", str(val), "--features",
+            str(bench["features"]), "--config", str(config_path), "--out", str(tmp_path / "run"),
+            "--epochs", "1", "--batch-size", "8", "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["epochs_done"] == 1 and report["best_epoch"] == 1
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == OutputError.exit_code

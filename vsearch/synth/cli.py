@@ -1,0 +1,80 @@
+"""`python -m vsearch.synth library OUT ...`: the command line of the synthetic world generator."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vsearch.cli.app import echo_json, fail
+from vsearch.errors import Interrupted, VsearchError
+
+
+class SynthGroup(click.Group):
+    """Turns vsearch errors into a one-line message and their exit code, like `vsearch` does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VsearchError as error:
+            fail(str(error), error.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted; finished videos are kept", Interrupted.exit_code)
+
+
+def parse_size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
+    """'160x120' -> (160, 120)."""
+    try:
+        width_text, height_text = value.lower().split("x")
+        return int(width_text), int(height_text)
+    except ValueError as error:
+        raise click.BadParameter(f"expected WIDTHxHEIGHT such as 160x120, got {value!r}") from error
+
+
+@click.group(cls=SynthGroup)
+def main() -> None:
+    """Generate synthetic videos with known answers."""
+
+
+@main.command("library")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--videos", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Number of videos.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed; the same seed gives the same world.")
+@click.option("--min-duration", "min_duration_s", type=int, default=30, show_default=True,
+              help="Shortest video in seconds (a multiple of 2).")
+@click.option("--max-duration", "max_duration_s", type=int, default=180, show_default=True,
+              help="Longest video in seconds (a multiple of 2).")
+@click.option("--size", default="160x120", show_default=True, callback=parse_size,
+              help="Frame size WIDTHxHEIGHT in pixels.")
+@click.option("--fps", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Frames per second.")
+@click.option("--overwrite", is_flag=True, help="Replace a world already in OUT.")
+@click.option("--no-videos", is_flag=True, help="Write only world.json and queries.jsonl.")
+def library_command(
+    out: Path,
+    videos: int,
+    seed: int,
+    min_duration_s: int,
+    max_duration_s: int,
+    size: tuple[int, int],
+    fps: int,
+    overwrite: bool,
+    no_videos: bool,
+) -> None:
+    """Write OUT/videos/*.mp4, OUT/queries.jsonl (QVHighlights format) and OUT/world.json."""
+    from vsearch.synth.generator import generate_world
+
+    def report(done: int, total: int, video_id: str) -> None:
+        if sys.stderr.isatty():
+            click.echo(f"\r{done}/{total} videos ({video_id})", err=True, nl=done == total)
+
+    summary = generate_world(
+        out, videos=videos, seed=seed, min_duration_s=min_duration_s,
+        max_duration_s=max_duration_s, width=size[0], height=size[1], fps=fps,
+        overwrite=overwrite, write_videos=not no_videos, on_progress=report,
+    )
+    echo_json(summary.to_dict())
