@@ -23,14 +23,15 @@ from vsearch.research.training import (
     validate,
 )
 
-SETTINGS = TrainSettings(epochs=8, batch_size=16, lr=2e-3, warmup_iterations=4,
-                         lr_step_epochs=(6,), eval_batch_size=32)
+SETTINGS = TrainSettings(epochs=6, batch_size=16, lr=3e-3, warmup_iterations=4,
+                         lr_step_epochs=(5,), eval_batch_size=32)
+STEPS_PER_EPOCH = 4
 
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("synthetic")
-    train = write_split(root, "train", 96, seed=1, first_qid=0)
+    train = write_split(root, "train", 16 * STEPS_PER_EPOCH, seed=1, first_qid=0)
     val = write_split(root, "val", 32, seed=2, first_qid=1000)
     return {
         "root": root,
@@ -44,10 +45,11 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 @pytest.fixture(scope="module")
 def trained(bench: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple:
-    torch.set_num_threads(2)
+    # one thread, timed in CPU seconds: the budget holds even on a machine busy with other work
+    torch.set_num_threads(1)
     run_dir = tmp_path_factory.mktemp("run")
     seen = []
-    started = time.perf_counter()
+    started = time.process_time()
     report = train_grounding(
         train_samples=bench["train_samples"],
         val_samples=bench["val_samples"],
@@ -58,7 +60,8 @@ def trained(bench: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple:
         settings=SETTINGS,
         on_progress=seen.append,
     )
-    return report, seen, time.perf_counter() - started
+    torch.set_num_threads(2)
+    return report, seen, time.process_time() - started
 
 
 def test_training_learns_the_signal(bench: dict, trained: tuple) -> None:
@@ -77,8 +80,8 @@ def test_training_learns_the_signal(bench: dict, trained: tuple) -> None:
     assert best.best and best.epoch == report.best_epoch
 
     steps = [p for p in seen if p.phase == "train"]
-    assert len(steps) == SETTINGS.epochs * 6
-    assert [p.step for p in steps[:6]] == [1, 2, 3, 4, 5, 6]
+    assert len(steps) == SETTINGS.epochs * STEPS_PER_EPOCH
+    assert [p.step for p in steps[:STEPS_PER_EPOCH]] == list(range(1, STEPS_PER_EPOCH + 1))
     assert sum(p.phase == "validate" for p in seen) == SETTINGS.epochs
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from vsearch.synth.cli import main
@@ -39,3 +40,13 @@ def test_bad_bounds_exit_with_the_input_error_code(tmp_path: Path) -> None:
 def test_bad_size_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["library", str(tmp_path), "--size", "wide"])
     assert result.exit_code == 2
+
+
+def test_docs_mention_every_option() -> None:
+    from vsearch.synth.cli import library_command
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "synthetic-world.md"
+    text = docs.read_text(encoding="utf-8")
+    for param in library_command.params:
+        if isinstance(param, click.Option):
+            assert param.opts[0] in text, param.opts[0]

@@ -105,3 +105,9 @@ def test_round_trip_through_dicts() -> None:
 def test_bad_bounds_are_input_errors(bounds: dict[str, int]) -> None:
     with pytest.raises(InputError):
         _world(seed=1, videos=1, **bounds)
+
+
+@pytest.mark.parametrize("size", [(161, 120), (160, 8)])
+def test_frame_sizes_encoders_cannot_take_are_input_errors(size: tuple[int, int]) -> None:
+    with pytest.raises(InputError):
+        plan_world(videos=1, seed=0, settings=PlanSettings(), fps=10, width=size[0], height=size[1])

@@ -198,3 +198,25 @@ def test_arguable_queries_are_rejected_and_multiple_windows_kept() -> None:
     left_square = selector.accept((square_on_left,), plans[0])
     assert left_square is not None and left_square.windows == ((30.0, 40.0),)
     assert selector.accept((red_left,), plans[0]).kind == "temporal"
+
+
+def test_horizontal_motion_queries_start_and_end_on_the_right_sides(
+    world_dir: Path, records: list[dict]
+) -> None:
+    """A mover's frames, captioned one at a time, travel the way its query says."""
+    world = read_world(world_dir)
+    mover = re.compile(r"^(an? \w+ \w+) moves to the (left|right)$")
+    checked = 0
+    for record in records:
+        match = mover.match(record["query"])
+        if match is None:
+            continue
+        thing, direction = match.groups()
+        origin = "right" if direction == "left" else "left"
+        for start_s, end_s in record["relevant_windows"]:
+            first = frame_captions(world, record["vid"], start_s)
+            last = frame_captions(world, record["vid"], end_s - 0.1)
+            assert f"{thing} on the {origin}" in first, (record, first)
+            assert f"{thing} on the {direction}" in last, (record, last)
+        checked += 1
+    assert checked >= 2

@@ -11,6 +11,7 @@ two comment lines: `* FROM CLIP NAME:` (the file name, which editors show and ma
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,8 @@ from vsearch.export.segments import Segment
 REEL_NAME = "AX"
 RECORD_START_FRAMES_HOURS = 1
 MAX_EVENTS = 999
+# Absorbs float noise so that a time exactly on a half frame rounds up.
+_HALF_UP_SLACK = 1e-9
 _EVENT_RE = re.compile(
     r"^(\d{3,})\s+(\S+)\s+(\S+)\s+C\s+"
     r"(\d\d:\d\d:\d\d:\d\d)\s+(\d\d:\d\d:\d\d:\d\d)\s+(\d\d:\d\d:\d\d:\d\d)\s+(\d\d:\d\d:\d\d:\d\d)"
@@ -37,9 +40,9 @@ def format_edl(segments: Sequence[Segment], *, fps: float, title: str) -> str:
     record_offset = RECORD_START_FRAMES_HOURS * 3600 * base
     lines = [f"TITLE: {_one_line(title)}", "FCM: NON-DROP FRAME", ""]
     for event_idx, segment in enumerate(segments, start=1):
-        src_in = round(segment.start_s * fps)
-        src_out = max(src_in + 1, round(segment.end_s * fps))
-        rec_in = record_offset + round(segment.out_start_s * fps)
+        src_in = frame_at(segment.start_s, fps)
+        src_out = max(src_in + 1, frame_at(segment.end_s, fps))
+        rec_in = record_offset + frame_at(segment.out_start_s, fps)
         rec_out = rec_in + src_out - src_in
         timecodes = " ".join(timecode(f, base) for f in (src_in, src_out, rec_in, rec_out))
         lines.append(f"{event_idx:03d}  {REEL_NAME:<8} {'AA/V':<5} C        {timecodes}")
@@ -74,6 +77,11 @@ def read_edl(path: Path | str, *, fps: float) -> list[Segment]:
             )
             pending = None
     return segments
+
+
+def frame_at(time_s: float, fps: float) -> int:
+    """Nearest frame boundary of a time, halves rounded up (not to even) so output is stable."""
+    return math.floor(time_s * fps + 0.5 + _HALF_UP_SLACK)
 
 
 def nominal_rate(fps: float) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vsearch.errors import InputError, OutputError
 from vsearch.export.chapters import format_ffmetadata, format_webvtt
-from vsearch.export.edl import format_edl
+from vsearch.export.edl import format_edl, frame_at
 from vsearch.export.segments import Segment, segment_json
 
 FORMATS = ("edl", "json", "csv", "chapters", "ffmetadata", "webvtt", "otio")
@@ -79,13 +79,13 @@ def _format_otio(segments: Sequence[Segment], *, fps: float, title: str) -> str:
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     cursor_frames = 0
     for segment in segments:
-        start_frames = round(segment.out_start_s * fps)
+        start_frames = frame_at(segment.out_start_s, fps)
         if start_frames > cursor_frames:
             gap_frames = otio.opentime.RationalTime(start_frames - cursor_frames, fps)
             gap_range = otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), gap_frames)
             track.append(otio.schema.Gap(source_range=gap_range))
-        src_in = round(segment.start_s * fps)
-        length = max(1, round(segment.end_s * fps) - src_in)
+        src_in = frame_at(segment.start_s, fps)
+        length = max(1, frame_at(segment.end_s, fps) - src_in)
         clip = otio.schema.Clip(
             name=Path(segment.video).name,
             media_reference=otio.schema.ExternalReference(

@@ -138,11 +138,7 @@ class R2Model(nn.Module):
         coll_v: list[Tensor] = [torch.empty(0)] * k
         last: Tensor | None = None
         for i in range(k - 1, -1, -1):
-            layer = video[:, :, i].float()
-            layer = torch.where(video_mask[:, :, None, None], layer, 0.0)
-            if tef is not None:
-                layer = torch.cat((layer, tef[:, :, None, :].expand(b, t, layer.shape[2], 2)), -1)
-            v_emb = ad.video_map(layer)  # B,T,P,D
+            v_emb = ad.video_map(self._layer_input(video, i, video_mask, tef))  # B,T,P,D
             q_emb = ad.query_map(query_all[:, :, i])  # B,L,D
             coll_v[i] = v_emb[:, :, 0]
             query_map_out[i] = q_emb
@@ -228,6 +224,23 @@ class R2Model(nn.Module):
                 f"{video.shape[1]} clips exceed the {c.buffer_size}-clip point buffer; "
                 "use vsearch.grounding.inference.ground, which windows long videos"
             )
+
+    @staticmethod
+    def _layer_input(video: Tensor, i: int, video_mask: Tensor, tef: Tensor | None) -> Tensor:
+        """Float32 tokens of CLIP layer i with TEF columns appended, zeros on padded clips.
+
+        Built in one preallocated buffer: for long videos this is the largest tensor of the
+        forward, and a separate cast, mask and concatenation would each copy it.
+        """
+        b, t, _, p, w = video.shape
+        extra = 0 if tef is None else tef.shape[-1]
+        layer = torch.empty(b, t, p, w + extra, dtype=torch.float32, device=video.device)
+        layer[..., :w] = video[:, :, i]
+        if tef is not None:
+            layer[..., w:] = tef[:, :, None, :]
+        if not bool(video_mask.all()):
+            layer[..., :w].masked_fill_(~video_mask[:, :, None, None], 0.0)
+        return layer
 
     @staticmethod
     def _tef(lengths: Tensor, t: int, reference_padding: bool, device: torch.device) -> Tensor:

@@ -18,9 +18,10 @@ string is saved beside the index as its identity. Rules and why:
 * HNSW is never the top-level index: it cannot remove vectors, and a library removes clips
   whenever a video is re-indexed or deleted.
 
-``nprobe`` here is only the starting value (nlist / 64, at least 4): how many lists a query
-must probe depends on how clustered the data is, so ``VectorStore.rebuild`` measures recall
-against exact search on the actual data and doubles nprobe until the target recall is met.
+``nprobe`` here is an uncalibrated default (nlist / 64, at least 4): how many lists a query
+must probe depends on how clustered the data is, so ``VectorStore.rebuild`` replaces it with
+the smallest power of two whose recall against exact search, measured on the actual data,
+meets the target.
 """
 
 from __future__ import annotations

@@ -62,6 +62,9 @@ class Clause:
             key = self.background or "plain"
             return f"an empty screen with {background_phrase(key)}"
         parts = [pattern.text() for pattern in self.objects]
+        if len(parts) == 2 and self.objects[0].motion is not None:
+            # "a red circle moves up and a blue square" reads as two events; it is one
+            parts = [f"{parts[0]} next to {parts[1]}"]
         if self.digit is not None:
             digit_words = digit_phrase(self.digit, self.digit_colour)
             if parts:

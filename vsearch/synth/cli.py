@@ -40,18 +40,42 @@ def main() -> None:
 
 @main.command("library")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--videos", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Number of videos.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed; the same seed gives the same world.")
-@click.option("--min-duration", "min_duration_s", type=int, default=30, show_default=True,
-              help="Shortest video in seconds (a multiple of 2).")
-@click.option("--max-duration", "max_duration_s", type=int, default=180, show_default=True,
-              help="Longest video in seconds (a multiple of 2).")
-@click.option("--size", default="160x120", show_default=True, callback=parse_size,
-              help="Frame size WIDTHxHEIGHT in pixels.")
-@click.option("--fps", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Frames per second.")
+@click.option(
+    "--videos", type=click.IntRange(min=1), default=20, show_default=True, help="Number of videos."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed; the same seed gives the same world.",
+)
+@click.option(
+    "--min-duration",
+    "min_duration_s",
+    type=int,
+    default=30,
+    show_default=True,
+    help="Shortest video in seconds (a multiple of 2).",
+)
+@click.option(
+    "--max-duration",
+    "max_duration_s",
+    type=int,
+    default=180,
+    show_default=True,
+    help="Longest video in seconds (a multiple of 2).",
+)
+@click.option(
+    "--size",
+    default="160x120",
+    show_default=True,
+    callback=parse_size,
+    help="Frame size WIDTHxHEIGHT in pixels.",
+)
+@click.option(
+    "--fps", type=click.IntRange(min=1), default=10, show_default=True, help="Frames per second."
+)
 @click.option("--overwrite", is_flag=True, help="Replace a world already in OUT.")
 @click.option("--no-videos", is_flag=True, help="Write only world.json and queries.jsonl.")
 def library_command(
@@ -73,8 +97,16 @@ def library_command(
             click.echo(f"\r{done}/{total} videos ({video_id})", err=True, nl=done == total)
 
     summary = generate_world(
-        out, videos=videos, seed=seed, min_duration_s=min_duration_s,
-        max_duration_s=max_duration_s, width=size[0], height=size[1], fps=fps,
-        overwrite=overwrite, write_videos=not no_videos, on_progress=report,
+        out,
+        videos=videos,
+        seed=seed,
+        min_duration_s=min_duration_s,
+        max_duration_s=max_duration_s,
+        width=size[0],
+        height=size[1],
+        fps=fps,
+        overwrite=overwrite,
+        write_videos=not no_videos,
+        on_progress=report,
     )
     echo_json(summary.to_dict())

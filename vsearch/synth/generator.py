@@ -70,9 +70,11 @@ def plan_world(
     """The full content of a world, without rendering anything."""
     if videos < 1:
         raise InputError(f"a world needs at least one video, got {videos}")
-    if fps < 1 or width < 16 or height < 16:
+    if fps < 1 or width < 16 or height < 16 or width % 2 or height % 2:
+        # yuv420p stores chroma at half resolution, so H.264 needs even frame sides
         raise InputError(
-            f"frames must be at least 16x16 at 1 fps or more, got {width}x{height}@{fps}"
+            f"frames must be at least 16x16 with even sides at 1 fps or more, "
+            f"got {width}x{height}@{fps}"
         )
     settings.validate()
     plans = tuple(plan_video(seed, video_idx, settings) for video_idx in range(videos))
@@ -86,6 +88,8 @@ def generate_world(
     seed: int,
     min_duration_s: int = 30,
     max_duration_s: int = 180,
+    min_segment_s: int = 4,
+    max_segment_s: int = 30,
     width: int = 160,
     height: int = 120,
     fps: int = 10,
@@ -100,7 +104,12 @@ def generate_world(
     annotations).
     """
     started = time.perf_counter()
-    settings = PlanSettings(min_duration_s=min_duration_s, max_duration_s=max_duration_s)
+    settings = PlanSettings(
+        min_duration_s=min_duration_s,
+        max_duration_s=max_duration_s,
+        min_segment_s=min_segment_s,
+        max_segment_s=max_segment_s,
+    )
     world = plan_world(
         videos=videos, seed=seed, settings=settings, fps=fps, width=width, height=height
     )

@@ -96,7 +96,7 @@ def _tile_lengths(rng: np.random.Generator, total_s: int, low_s: int, high_s: in
             lengths.append(remaining_s)
             break
         # short segments are more common than long ones, as in edited footage
-        length_s = _draw_even(rng, low_s, min(upper_s, low_s + (upper_s - low_s) // 2 * 2))
+        length_s = _draw_even(rng, low_s, low_s + (upper_s - low_s) // 4 * 2)
         if rng.random() < 0.25:
             length_s = _draw_even(rng, low_s, upper_s)
         lengths.append(length_s)

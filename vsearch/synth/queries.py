@@ -58,9 +58,14 @@ def chain_matches(clauses: tuple[Clause, ...], plan: VideoPlan) -> tuple[list[Wi
         placed = segments[first_idx : first_idx + len(clauses)]
         if len(placed) < len(clauses):
             continue
-        parts = [clause_window(c, s) for c, s in zip(clauses, placed, strict=True)]
-        if all(part is not None for part in parts):
-            windows.append((parts[0][0], parts[-1][1]))  # type: ignore[index]
+        parts: list[Window] = []
+        for clause, segment in zip(clauses, placed, strict=True):
+            part = clause_window(clause, segment)
+            if part is None:
+                break
+            parts.append(part)
+        else:
+            windows.append((parts[0][0], parts[-1][1]))
     return windows, maybe_count
 
 
@@ -123,7 +128,12 @@ def _motion_clauses(segment: Segment) -> Iterator[Clause]:
         for track in segment.objects
         if track.motion != "static"
     ]
-    others = [ObjectPattern(track.shape, track.colour) for track in segment.objects]
+    # a companion visible for only part of the segment would cut the event short
+    others = [
+        ObjectPattern(track.shape, track.colour)
+        for track in segment.objects
+        if track.motion not in ("appears", "disappears")
+    ]
     for pattern in moving:
         yield Clause(objects=(pattern,))
     for pattern in moving:

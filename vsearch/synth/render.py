@@ -12,7 +12,7 @@ import numpy as np
 
 from vsearch.synth.font import GLYPH_HEIGHT, GLYPH_WIDTH, digit_mask
 from vsearch.synth.palette import BACKGROUND_COLOURS, NOISE_MEAN, NOISE_SPREAD, OBJECT_COLOURS
-from vsearch.synth.scene import Background, Segment, VideoPlan, cell_centre
+from vsearch.synth.scene import Background, DigitMark, Segment, VideoPlan, cell_centre
 from vsearch.synth.shapes import stamp_shape
 
 NOISE_BLOCK_PX = 4
@@ -78,12 +78,10 @@ def draw_segment_content(frame: np.ndarray, segment: Segment, t_s: float) -> Non
             OBJECT_COLOURS[track.colour],
         )
     if segment.digit is not None:
-        _draw_digit(frame, segment)
+        _draw_digit(frame, segment.digit)
 
 
-def _draw_digit(frame: np.ndarray, segment: Segment) -> None:
-    digit = segment.digit
-    assert digit is not None
+def _draw_digit(frame: np.ndarray, digit: DigitMark) -> None:
     height, width = frame.shape[:2]
     cell_height_px = min(height, width) / 3
     scale = max(1, int(cell_height_px * _DIGIT_CELL_FILL / GLYPH_HEIGHT))
