@@ -133,12 +133,20 @@ def main() -> None:
         json.dumps(
             {
                 "video": {
-                    "path": str(path), "width": info.width, "height": info.height,
-                    "fps": info.fps, "duration_s": info.duration_s, "codec": info.codec,
+                    "path": str(path),
+                    "width": info.width,
+                    "height": info.height,
+                    "fps": info.fps,
+                    "duration_s": info.duration_s,
+                    "codec": info.codec,
                     "encode_s": round(encode_s, 1),
                 },
-                "settings": {"sample_fps": SAMPLE_FPS, "threads": args.threads,
-                             "repeats": repeats, "quick": args.quick},
+                "settings": {
+                    "sample_fps": SAMPLE_FPS,
+                    "threads": args.threads,
+                    "repeats": repeats,
+                    "quick": args.quick,
+                },
                 "results": results,
                 "seek_equals_sequential": same,
             },

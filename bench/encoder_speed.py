@@ -91,7 +91,7 @@ def main() -> None:
             "threads": args.threads,
             "torch": torch.__version__,
             "bf16_supported": torch.backends.mkldnn.is_available(),
-            "amx": _has_amx(),
+            "cpu_bf16_flags": _bf16_flags(),
             "results": results,
         },
         sys.stdout,
@@ -100,12 +100,14 @@ def main() -> None:
     sys.stdout.write("\n")
 
 
-def _has_amx() -> bool:
+def _bf16_flags() -> list[str]:
+    """CPU features that run bf16 matmuls natively (AMX on Intel, AVX512-BF16 on both)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            return "amx_bf16" in cpuinfo.read()
+            flags = set(cpuinfo.read().split())
     except OSError:
-        return False
+        return []
+    return sorted(flags & {"amx_bf16", "avx512_bf16"})
 
 
 if __name__ == "__main__":

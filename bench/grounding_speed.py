@@ -19,8 +19,15 @@ import time
 from pathlib import Path
 
 
-def _scenario(num_clips: int, num_pairs: int, batch_size: int, repeats: int, threads: int,
-              video_tokens: int, queue) -> None:
+def _scenario(
+    num_clips: int,
+    num_pairs: int,
+    batch_size: int,
+    repeats: int,
+    threads: int,
+    video_tokens: int,
+    queue,
+) -> None:
     import numpy as np
     import torch
 
@@ -33,7 +40,9 @@ def _scenario(num_clips: int, num_pairs: int, batch_size: int, repeats: int, thr
     rng = np.random.default_rng(0)
     pairs = []
     for index in range(num_pairs):
-        video = rng.standard_normal((num_clips, 4, video_tokens, 768), dtype=np.float32).astype(np.float16)
+        video = rng.standard_normal((num_clips, 4, video_tokens, 768), dtype=np.float32).astype(
+            np.float16
+        )
         query = rng.standard_normal((8 + index % 8, 4, 512), dtype=np.float32)
         pairs.append((video, query))
     ground(model, pairs[:1], batch_size=1)  # warm-up
@@ -44,19 +53,22 @@ def _scenario(num_clips: int, num_pairs: int, batch_size: int, repeats: int, thr
         timings.append(time.perf_counter() - started)
     best = min(timings)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put({
-        "num_clips": num_clips,
-        "video_tokens": video_tokens,
-        "num_pairs": num_pairs,
-        "batch_size": batch_size,
-        "seconds": timings,
-        "pairs_per_s": num_pairs / best,
-        "peak_rss_mib": round(peak_kib / 1024, 1),
-    })
+    queue.put(
+        {
+            "num_clips": num_clips,
+            "video_tokens": video_tokens,
+            "num_pairs": num_pairs,
+            "batch_size": batch_size,
+            "seconds": timings,
+            "pairs_per_s": num_pairs / best,
+            "peak_rss_mib": round(peak_kib / 1024, 1),
+        }
+    )
 
 
-def run(num_clips: int, num_pairs: int, batch_size: int, repeats: int, threads: int,
-        video_tokens: int) -> dict:
+def run(
+    num_clips: int, num_pairs: int, batch_size: int, repeats: int, threads: int, video_tokens: int
+) -> dict:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(
@@ -71,8 +83,13 @@ def run(num_clips: int, num_pairs: int, batch_size: int, repeats: int, threads: 
 
 def git_sha() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -91,15 +108,30 @@ def main(argv: list[str] | None = None) -> None:
         plan = [(75, 16, 1), (75, 16, 8), (1800, 2, 1), (1800, 2, 2)]
         repeats, tokens = 2, 50
     results = [run(t, n, b, repeats, args.threads, tokens) for t, n, b in plan]
-    print(json.dumps({
-        "bench": "grounding_speed",
-        "git_sha": git_sha(),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "python": sys.version.split()[0]},
-        "settings": {"quick": args.quick, "threads": args.threads, "repeats": repeats,
-                     "device": "cpu", "weights": "random", "input_dtype": "float16", "video_tokens": tokens},
-        "results": results,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "bench": "grounding_speed",
+                "git_sha": git_sha(),
+                "machine": {
+                    "platform": platform.platform(),
+                    "processor": platform.processor(),
+                    "python": sys.version.split()[0],
+                },
+                "settings": {
+                    "quick": args.quick,
+                    "threads": args.threads,
+                    "repeats": repeats,
+                    "device": "cpu",
+                    "weights": "random",
+                    "input_dtype": "float16",
+                    "video_tokens": tokens,
+                },
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from open_clip.model import CLIP
+from safetensors.torch import save_file
 
 from tests.encoder.conftest import TINY_CONFIG, TINY_WEIGHTS
 from vsearch.encoder import ClipEncoder, ClipModelSpec
@@ -65,6 +66,20 @@ def test_custom_config_with_weights(tmp_path, tiny_model, frames):
     assert encoder.model_id.startswith("TinyViT-16:file:")
     assert (encoder.image_size, encoder.embed_dim, encoder.visual_tokens) == (64, 32, 17)
     _assert_same_model(encoder, tiny_model, frames)
+
+
+def test_open_clip_config_file_brings_its_own_normalisation(tmp_path, tiny_model, frames):
+    config = tmp_path / "open_clip_config.json"
+    preprocess = {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    config.write_text(json.dumps({"model_cfg": TINY_CONFIG, "preprocess_cfg": preprocess}))
+    weights = tmp_path / "tiny.safetensors"
+    save_file(tiny_model.state_dict(), weights)
+    encoder = ClipEncoder.load(ClipModelSpec(config=config, weights=weights), device="cpu")
+    with torch.no_grad():
+        pixels = (torch.from_numpy(frames).float() / 255 - 0.5) / 0.25
+        expected = tiny_model.encode_image(pixels).numpy()
+    projections = encoder.encode_frames(frames).projections
+    np.testing.assert_allclose(projections, expected, rtol=0, atol=1e-5)
 
 
 def test_training_checkpoint_loads_back_with_shapes_inferred(tmp_path, tiny_model, frames):

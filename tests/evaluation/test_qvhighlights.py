@@ -92,6 +92,16 @@ def test_map_uses_only_the_top_10_windows_and_sorts_them_by_score() -> None:
     assert metrics["brief"]["MR-full-R1@0.5"] == 0.0  # R1 reads the first window as given
 
 
+def test_an_empty_window_list_scores_zero_and_keys_must_be_consistent() -> None:
+    hit = MomentPrediction(1, ((2.0, 8.0, 0.9),), None)
+    empty = MomentPrediction(2, (), None)
+    metrics = evaluate_qvhighlights([hit, empty], [truth(1, [(2.0, 8.0)]), truth(2, [(2.0, 8.0)])])
+    assert metrics["brief"]["MR-full-mAP"] == 50.0 and metrics["brief"]["MR-full-R1@0.5"] == 50.0
+    no_key = MomentPrediction(2, None, None)
+    with pytest.raises(InputError, match="only 1 of 2 predictions have 'pred_relevant_windows'"):
+        evaluate_qvhighlights([hit, no_key], [truth(1, [(2.0, 8.0)]), truth(2, [(2.0, 8.0)])])
+
+
 def test_r1_compares_the_top_window_with_its_best_matching_gt_window() -> None:
     # [0,4] vs [2,6]: 2 s shared over a 6 s hull -> 0.33, below 0.5
     pred = MomentPrediction(1, ((0.0, 4.0, 1.0),), None)
@@ -105,7 +115,7 @@ def test_r1_compares_the_top_window_with_its_best_matching_gt_window() -> None:
 def test_highlight_metrics_on_a_hand_made_query() -> None:
     # 5 clips of 2 s; clips 1 and 3 annotated (scores of 3 annotators)
     gt = truth(7, [], 10.0, clips=(1, 3), scores=((4, 2, 1), (2, 2, 4)))
-    pred = MomentPrediction(7, (), (0.1, 0.9, 0.3, 0.8, 0.2))
+    pred = MomentPrediction(7, None, (0.1, 0.9, 0.3, 0.8, 0.2))
     metrics = evaluate_qvhighlights([pred], [gt])
     assert "full" not in metrics  # no windows predicted: moment metrics are not computed
     # Fair (>=2): annotators 1, 2 have positives {1,3}: AP 1; annotator 3 has {3}: rank 2 -> 0.5

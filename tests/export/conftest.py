@@ -15,6 +15,10 @@ import pytest
 
 from vsearch.media.writing import write_video
 
+# Irregular frame times (seconds) of the variable-frame-rate source: gaps of 1, 2 and 3 ticks
+# of 1/24 s in turn.
+VFR_TIMES_S = [sum((1, 2, 3)[i % 3] for i in range(n)) / 24 for n in range(40)]
+
 
 @dataclass(frozen=True)
 class Source:
@@ -37,6 +41,15 @@ def bar_frames(count: int, width: int, height: int, tint: int):
         yield rgb
 
 
+def bar_index(rgb: np.ndarray) -> int:
+    """The frame index a bar_frames picture shows (read from the centre of each bar)."""
+    bar_w = rgb.shape[1] // 8
+    rows = slice(rgb.shape[0] // 4, 3 * rgb.shape[0] // 4)
+    bits = [rgb[rows, b * bar_w + bar_w // 4 : (b + 1) * bar_w - bar_w // 4].mean() > 128
+            for b in range(8)]  # fmt: skip
+    return sum(1 << b for b, bit in enumerate(bits) if bit)
+
+
 def psnr_db(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
@@ -48,6 +61,7 @@ SPECS = {
     "tone_twin": (320, 240, 24, 4.0, 440.0, 44100, 200),
     "mute": (320, 240, 24, 3.0, None, 44100, 120),
     "wide": (240, 120, 30, 3.0, 880.0, 48000, 160),
+    "slow": (160, 120, 12, 3.0, None, 44100, 80),
 }
 
 
@@ -66,4 +80,12 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Source]:
             audio_rate=audio_rate,
         )
         made[name] = Source(path, width, height, fps, duration_s, tone_hz)
+    vfr = directory / "vfr.mp4"
+    write_video(vfr, bar_frames(len(VFR_TIMES_S), 320, 240, 60), fps=24,
+                frame_times_s=VFR_TIMES_S)  # fmt: skip
+    made["vfr"] = Source(vfr, 320, 240, 0, VFR_TIMES_S[-1] + 1 / 24, None)
+    offset = directory / "offset.ts"
+    write_video(offset, bar_frames(72, 320, 240, 220), fps=24, container="mpegts", gop=12,
+                audio_tone_hz=440.0)  # fmt: skip
+    made["offset"] = Source(offset, 320, 240, 24, 3.0, 440.0)
     return made

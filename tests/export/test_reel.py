@@ -8,9 +8,9 @@ import signal
 import numpy as np
 import pytest
 
-from tests.export.conftest import psnr_db
+from tests.export.conftest import VFR_TIMES_S, bar_index, psnr_db
 from vsearch.errors import InputError, MediaError, OutputError
-from vsearch.export import Segment, export_reel
+from vsearch.export import Moment, Segment, export_reel, plan_segments
 from vsearch.export.segments import place_back_to_back
 from vsearch.media.cutting import grab_frame, keyframe_times, probe_source, read_audio
 
@@ -27,8 +27,9 @@ def assert_frames_match(out_path, segment, out_fps, *, out_size, fit_box=None):
     x, y, w, h = fit_box or (0, 0, *out_size)
     src_rgb = grab_frame(segment.video, source_time_s, width=w, height=h)
     assert psnr_db(out_rgb[y : y + h, x : x + w], src_rgb) >= 30.0
-    # The check can fail: the neighbouring source frame differs in at least one whole bar.
-    neighbour = grab_frame(segment.video, source_time_s + 1.0 / out_fps, width=w, height=h)
+    # The check can fail: the next source frame differs in at least one whole bar.
+    source_fps = float(probe_source(segment.video).fps)
+    neighbour = grab_frame(segment.video, source_time_s + 1.0 / source_fps, width=w, height=h)
     assert psnr_db(out_rgb[y : y + h, x : x + w], neighbour) < 20.0
 
 
@@ -60,12 +61,31 @@ def test_sources_of_other_size_and_rate_are_letterboxed_into_the_largest(sources
     report = export_reel(segments, out)
     info = probe_source(out)
     assert (info.width, info.height, info.fps) == (320, 240, 24)
+    assert info.audio_rate == 48000  # the rate of the first source with audio
     assert info.audio_duration_s == pytest.approx(info.duration_s, abs=0.03)
+    second = report.segments[1]
+    resampled = read_audio(out, second.out_start_s + 0.1, 0.8)
+    assert np.sqrt(np.mean(resampled**2)) > 0.1
     # 240x120 fits 320x240 as 320x160 with 40-pixel black bars above and below.
     assert_frames_match(out, report.segments[0], 24, out_size=(320, 240), fit_box=(0, 40, 320, 160))
     bars = grab_frame(out, report.segments[0].out_start_s + 0.5)
     assert bars[:36].max() < 24 and bars[-36:].max() < 24
     assert_frames_match(out, report.segments[1], 24, out_size=(320, 240))
+
+
+def test_a_slower_source_has_its_frames_repeated(sources, tmp_path):
+    tone, slow = sources["tone"], sources["slow"]
+    segments = planned((slow, 0.5, 1.5), (tone, 1.0, 2.0))
+    report = export_reel(segments, tmp_path / "slow.mp4")
+    info = probe_source(tmp_path / "slow.mp4")
+    assert (info.width, info.height, info.fps) == (320, 240, 24)
+    assert info.duration_s == pytest.approx(2.0, abs=2 / 24)
+    assert info.audio_duration_s == pytest.approx(info.duration_s, abs=0.03)
+    for segment in report.segments:
+        assert_frames_match(tmp_path / "slow.mp4", segment, 24, out_size=(320, 240))
+    # Output frames 2k and 2k+1 of the 12 fps segment both show source frame k.
+    pair = [grab_frame(tmp_path / "slow.mp4", (idx + 0.5) / 24) for idx in (4, 5)]
+    assert psnr_db(*pair) > 40
 
 
 def test_crossfade_overlaps_segments(sources, tmp_path):
@@ -158,13 +178,13 @@ def test_interrupted_export_leaves_no_partial_file_and_keeps_the_old_one(sources
     out = tmp_path / "reel.mp4"
     out.write_bytes(b"previous reel")
     tone = sources["tone"]
-    segments = planned(*[(tone, 0.0, 3.5)] * 12)
+    segments = planned(*[(tone, 0.0, 3.5)] * 40)  # far longer to write than the timer
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
     try:
         with pytest.raises(KeyboardInterrupt):
             export_reel(segments, out, force=True)
@@ -183,3 +203,76 @@ def test_report_json_shape(sources, tmp_path):
         {"video": str(sources["tone"].path), "start": 0.5, "end": 1.5, "out_start": 0.0,
          "out_end": 1.0}
     ]  # fmt: skip
+
+
+def test_planned_moments_export_end_to_end(sources, tmp_path):
+    tone = sources["tone"]
+    moments = [
+        Moment(str(tone.path), 3.5, 3.9, 0.9, duration_s=tone.duration_s),
+        Moment(str(tone.path), 0.2, 0.6, 0.5, duration_s=tone.duration_s),
+    ]
+    segments = plan_segments(moments, padding=(0.25, 0.5), order="time")
+    assert [(s.start_s, s.end_s) for s in segments] == [(0.0, 1.1), (3.25, 4.0)]
+    report = export_reel(segments, tmp_path / "planned.mp4")
+    assert probe_source(tmp_path / "planned.mp4").duration_s == pytest.approx(1.85, abs=2 / 24)
+    for segment in report.segments:
+        assert_frames_match(tmp_path / "planned.mp4", segment, 24, out_size=(320, 240))
+
+
+def test_a_write_that_runs_out_of_space_raises_output_error(sources, tmp_path):
+    """A file-size limit makes the kernel refuse writes, as a full disk would."""
+    resource = pytest.importorskip("resource")
+    segments = planned((sources["tone"], 0.0, 3.5), (sources["tone"], 0.0, 3.5))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, hard))
+    try:
+        with pytest.raises(OutputError, match="reel.mp4"):
+            export_reel(segments, tmp_path / "reel.mp4")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_frame_of_a_variable_rate_source_is_the_one_on_screen(sources, tmp_path):
+    tone, vfr = sources["tone"], sources["vfr"]
+    segments = planned((tone, 0.5, 1.0), (vfr, 0.8, 2.3))
+    report = export_reel(segments, tmp_path / "vfr.mp4")
+    cut = report.segments[1]
+    for slot in range(round((cut.end_s - cut.start_s) * 24)):
+        shown = grab_frame(tmp_path / "vfr.mp4", cut.out_start_s + (slot + 0.5) / 24)
+        source_time_s = cut.start_s + slot / 24
+        expected = max(i for i, t in enumerate(VFR_TIMES_S) if t <= source_time_s + 1e-6)
+        assert bar_index(shown) == expected
+
+
+def test_a_source_starting_late_in_its_container_is_cut_from_its_first_frame(sources, tmp_path):
+    offset = sources["offset"]
+    assert probe_source(offset.path).duration_s == pytest.approx(3.0, abs=0.05)
+    report = export_reel(planned((offset, 1.0, 2.0)), tmp_path / "offset.mp4")
+    first = grab_frame(tmp_path / "offset.mp4", 0.5 / 24)
+    last = grab_frame(tmp_path / "offset.mp4", report.segments[0].out_end_s - 0.5 / 24)
+    assert (bar_index(first), bar_index(last)) == (24, 47)
+    tone = read_audio(tmp_path / "offset.mp4", 0.1, 0.8)
+    assert np.sqrt(np.mean(tone**2)) > 0.1
+
+
+def test_copy_from_a_transport_stream_snaps_to_its_keyframes(sources, tmp_path):
+    offset = sources["offset"]
+    report = export_reel(planned((offset, 1.3, 2.0), (offset, 0.2, 0.9)), tmp_path / "ts.mp4",
+                         copy=True)  # fmt: skip
+    assert report.mode == "copy"
+    keyframes = keyframe_times(offset.path)
+    for asked, written in zip((1.3, 0.2), report.segments, strict=True):
+        snapped_s = max(k for k in keyframes if k <= asked)
+        assert written.start_s == pytest.approx(snapped_s)
+        first = grab_frame(tmp_path / "ts.mp4", written.out_start_s + 0.5 / 24)
+        assert bar_index(first) == round(snapped_s * 24)
+
+
+def test_copy_cannot_crossfade(sources, tmp_path):
+    with pytest.raises(InputError, match="crossfade"):
+        export_reel(planned((sources["tone"], 0, 1), (sources["tone_twin"], 0, 1)),
+                    tmp_path / "x.mp4", copy=True, crossfade_s=0.2)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []

@@ -113,7 +113,7 @@ def test_long_video_windows_agree_with_solo_windows(num_clips, buffer_size):
                                    atol=TOL, rtol=TOL)
         merged_from_windows.append(window)
     # every merged moment is a solo-window moment shifted by its window start
-    for start_s, end_s, score in result.boundaries[:10]:
+    for start_s, _end_s, score in result.boundaries[:10]:
         found = False
         for start, window in zip(starts, merged_from_windows, strict=True):
             shift = start / config.fps

@@ -92,7 +92,10 @@ def test_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Generated
     for name, (kwargs, (width, height), count, rotation) in _SPECS.items():
         path = out_dir / name
         write_video(
-            path, stored_frames(width, height, count, rotation), fps=_FPS, rotation=rotation,
+            path,
+            stored_frames(width, height, count, rotation),
+            fps=_FPS,
+            rotation=rotation,
             **kwargs,
         )
         videos[name] = GeneratedVideo(
@@ -100,9 +103,7 @@ def test_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Generated
         )
     vfr_times = _vfr_times_s()
     vfr_path = out_dir / "vfr.mkv"
-    write_video(
-        vfr_path, stored_frames(96, 64, len(vfr_times)), fps=30, frame_times_s=vfr_times
-    )
+    write_video(vfr_path, stored_frames(96, 64, len(vfr_times)), fps=30, frame_times_s=vfr_times)
     videos["vfr.mkv"] = GeneratedVideo("vfr.mkv", vfr_path, (96, 64), notes={"times_s": vfr_times})
     return videos
 

@@ -14,9 +14,23 @@ from vsearch.media.geometry import crop_geometry
 from .conftest import GeneratedVideo
 
 VIDEO_NAMES = [
-    "h264.mp4", "mpeg4.mp4", "vp9.mp4", "h264.mov", "h264.mkv", "vp9.webm", "mpeg4.avi",
-    "mpeg2.mpg", "h264.ts", "odd_321x241.mp4", "portrait.mp4", "rot90.mp4", "rot180.mov",
-    "rot270.mp4", "raw_no_duration.h264", "lying_extension.avi", "vfr.mkv",
+    "h264.mp4",
+    "mpeg4.mp4",
+    "vp9.mp4",
+    "h264.mov",
+    "h264.mkv",
+    "vp9.webm",
+    "mpeg4.avi",
+    "mpeg2.mpg",
+    "h264.ts",
+    "odd_321x241.mp4",
+    "portrait.mp4",
+    "rot90.mp4",
+    "rot180.mov",
+    "rot270.mp4",
+    "raw_no_duration.h264",
+    "lying_extension.avi",
+    "vfr.mkv",
 ]
 SAMPLE_FPS = [0.5, 2.0]
 

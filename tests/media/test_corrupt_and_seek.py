@@ -88,3 +88,20 @@ def test_only_kept_frames_are_converted() -> None:
     )
     assert len(frames) == 5 and stats.strategy == "sequential"
     assert (stats.decoded_frames, stats.converted_frames) == (250, 5)
+
+
+def test_thread_count_does_not_change_frames(long_videos: dict[str, Path]) -> None:
+    single = list(sample_frames(long_videos["long.mp4"], 0.5, size=32, threads=1))
+    pooled = list(sample_frames(long_videos["long.mp4"], 0.5, size=32, threads=0))
+    assert [f.pts_s for f in single] == [f.pts_s for f in pooled]
+    for a, b in zip(single, pooled, strict=True):
+        np.testing.assert_array_equal(a.rgb, b.rgb)
+
+
+def test_invalid_arguments_are_input_errors(long_videos: dict[str, Path]) -> None:
+    from vsearch.errors import InputError
+
+    with pytest.raises(InputError, match="strategy"):
+        next(sample_frames(long_videos["long.mp4"], 0.5, strategy="fastest"))  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="fps"):
+        next(sample_frames(long_videos["long.mp4"], 0.0))

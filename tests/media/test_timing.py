@@ -14,8 +14,16 @@ from vsearch.media.timing import clip_bounds, clip_count, exact_fps, tick_of
 
 @pytest.mark.parametrize(
     ("duration_s", "fps", "expected"),
-    [(10.0, 0.5, 5), (14.0, 2.0, 28), (10.25, 2.0, 21), (10.24, 2.0, 20), (0.9, 0.5, 0),
-     (1.0, 0.5, 1), (79.5, 2.0, 159), (0.0, 1.0, 0)],
+    [
+        (10.0, 0.5, 5),
+        (14.0, 2.0, 28),
+        (10.25, 2.0, 21),
+        (10.24, 2.0, 20),
+        (0.9, 0.5, 0),
+        (1.0, 0.5, 1),
+        (79.5, 2.0, 159),
+        (0.0, 1.0, 0),
+    ],
 )
 def test_clip_count_rounds_half_up(duration_s: float, fps: float, expected: int) -> None:
     assert clip_count(duration_s, fps) == expected
@@ -40,9 +48,13 @@ def test_tick_rounds_halves_away_from_zero() -> None:
 
 @pytest.mark.parametrize(
     ("size", "expected"),
-    [((640, 272), (527, 224, 151, 0)), ((1280, 720), (398, 224, 87, 0)),
-     ((720, 1280), (224, 398, 0, 87)), ((321, 241), (298, 224, 37, 0)),
-     ((224, 224), (224, 224, 0, 0))],
+    [
+        ((640, 272), (527, 224, 151, 0)),
+        ((1280, 720), (398, 224, 87, 0)),
+        ((720, 1280), (224, 398, 0, 87)),
+        ((321, 241), (298, 224, 37, 0)),
+        ((224, 224), (224, 224, 0, 0)),
+    ],
 )
 def test_crop_geometry_truncates_like_the_reference(
     size: tuple[int, int], expected: tuple[int, int, int, int]
@@ -85,3 +97,15 @@ def test_seek_decision_and_cost() -> None:
     dense_targets = [0.5 + i for i in range(62)]
     dense = estimate_cost([0.0, 30.0, 60.0], dense_targets, 62.0, 30.0)
     assert not dense.prefer_seek
+
+
+def test_pure_modules_do_not_load_av() -> None:
+    """Storage and search use the clip math; they must be importable without av."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vsearch.media.timing, vsearch.media.sampling, vsearch.media.geometry;"
+        "sys.exit('av' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tests.research.synthetic_grounding import tiny_config, write_split
 from vsearch.cli import main
-from vsearch.errors import InputError, OutputError
+from vsearch.errors import InputError, Interrupted, OutputError
 from vsearch.grounding import R2Model, load_checkpoint
 from vsearch.research.datasets import FeatureDataset, read_annotations
 from vsearch.research.training import (
@@ -26,6 +26,16 @@ from vsearch.research.training import (
 SETTINGS = TrainSettings(epochs=6, batch_size=16, lr=3e-3, warmup_iterations=4,
                          lr_step_epochs=(5,), eval_batch_size=32)
 STEPS_PER_EPOCH = 4
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Tiny models run fastest on one thread, and CPU time (the budget below) then measures
+    the work itself even on a machine busy with other jobs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +55,6 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 @pytest.fixture(scope="module")
 def trained(bench: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple:
-    # one thread, timed in CPU seconds: the budget holds even on a machine busy with other work
-    torch.set_num_threads(1)
     run_dir = tmp_path_factory.mktemp("run")
     seen = []
     started = time.process_time()
@@ -60,7 +68,6 @@ def trained(bench: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple:
         settings=SETTINGS,
         on_progress=seen.append,
     )
-    torch.set_num_threads(2)
     return report, seen, time.process_time() - started
 
 
@@ -107,7 +114,6 @@ def test_run_folder_holds_metrics_and_an_official_checkpoint(bench: dict, traine
 def test_resume_continues_and_a_fresh_start_refuses_an_existing_run(
     bench: dict, tmp_path: Path
 ) -> None:
-    torch.set_num_threads(2)
     small = TrainSettings(epochs=1, batch_size=32, warmup_iterations=2)
     common = dict(
         train_samples=bench["train_samples"][:32],
@@ -130,6 +136,31 @@ def test_resume_continues_and_a_fresh_start_refuses_an_existing_run(
         train_grounding(**{**common, "dataset": "charades"}, settings=more, resume=True)
 
 
+def test_an_interrupted_run_keeps_finished_epochs_and_resumes(bench: dict, tmp_path: Path) -> None:
+    settings = TrainSettings(epochs=2, batch_size=32, warmup_iterations=2)
+    common = dict(
+        train_samples=bench["train_samples"][:32],
+        val_samples=bench["val_samples"][:8],
+        features_dir=bench["features"],
+        config=tiny_config(),
+        dataset="qvhighlights",
+        run_dir=tmp_path,
+        settings=settings,
+    )
+
+    def interrupt_in_epoch_2(progress) -> None:
+        if progress.epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted, match="1 epochs are saved"):
+        train_grounding(**common, on_progress=interrupt_in_epoch_2)
+    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 1
+    assert (tmp_path / "best.pth").exists()
+    assert not list(tmp_path.glob(".*pending"))
+    report = train_grounding(**common, resume=True)
+    assert [r.epoch for r in report.history] == [1, 2]
+
+
 def test_learning_rate_schedule() -> None:
     settings = TrainSettings(lr=1.0, warmup_iterations=10, lr_step_epochs=(20,))
     assert learning_rate(settings, 0, 1) == pytest.approx(1e-3)
@@ -140,7 +171,6 @@ def test_learning_rate_schedule() -> None:
 
 
 def test_cli_trains_and_reports_json(bench: dict, tmp_path: Path) -> None:
-    torch.set_num_threads(2)
     config_path = tmp_path / "tiny.json"
     config_path.write_text(json.dumps(tiny_config().to_dict()))
     val = tmp_path / "val.jsonl"
@@ -154,3 +184,14 @@ def test_cli_trains_and_reports_json(bench: dict, tmp_path: Path) -> None:
     assert report["epochs_done"] == 1 and report["best_epoch"] == 1
     result = CliRunner().invoke(main, args)
     assert result.exit_code == OutputError.exit_code
+
+
+def test_cli_reports_a_malformed_annotation_line(bench: dict, tmp_path: Path) -> None:
+    val = tmp_path / "val.jsonl"
+    first = bench["val"].read_text().splitlines()[0]
+    val.write_text(first + "\n" + '{"qid": 5, "query": "q", "vid": "v"}\n')
+    args = ["train", "--train", str(bench["train"]), "--val", str(val), "--features",
+            str(bench["features"]), "--out", str(tmp_path / "run")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == InputError.exit_code
+    assert f"{val}:2: missing key 'duration'" in result.output

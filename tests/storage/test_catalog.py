@@ -196,3 +196,13 @@ def test_catalog_writes_take_the_write_lock_up_front(catalog: Catalog, facts_for
     finally:
         writer.execute("ROLLBACK")
     assert catalog.find_video(facts_for("a.mp4").path) is None
+
+
+def test_find_by_fingerprint_spots_moved_files(catalog: Catalog, facts_for: Facts) -> None:
+    catalog.record_indexed(facts_for("old/a.mp4", fingerprint="p1-same"), BOUNDS_3,
+                           model_id="m", features_stored=False)
+    catalog.record_indexed(facts_for("other.mp4", fingerprint="p1-other"), BOUNDS_3,
+                           model_id="m", features_stored=False)
+    [hit] = catalog.find_by_fingerprint("p1-same")
+    assert hit.path.name == "a.mp4"
+    assert catalog.find_by_fingerprint("p1-none") == []

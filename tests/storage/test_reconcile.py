@@ -14,6 +14,8 @@ from vsearch.storage import (
     VectorStore,
     VideoFacts,
     VideoRecord,
+    choose_index,
+    rebuild_vectors,
     reconcile_vectors,
 )
 
@@ -118,3 +120,22 @@ def test_video_without_embeddings_is_reported(tmp_path: Path, facts_for: Facts) 
     b = lib.catalog.find_video(facts_for("b.mp4").path)
     assert a is not None and b is not None
     assert report.added == 0 and set(report.unrecoverable_video_ids) == {a.id, b.id}
+
+
+def test_rebuild_from_embeddings_switches_to_ivf(tmp_path: Path, facts_for: Facts) -> None:
+    lib = Library(tmp_path / "lib")
+    for i in range(30):
+        lib.index(facts_for(f"v{i}.mp4", fingerprint=f"f{i}"), 100)
+    lib.index(facts_for("v0.mp4", fingerprint="f0b", mtime_ns=3), 100)  # replaced clips
+    assert lib.vectors.count == 3000
+    choice = rebuild_vectors(lib.catalog, lib.vectors, lib.embeddings, key_of_video,
+                             choice=choose_index(3000, DIM, exact_max_count=2000))
+    assert choice.factory.startswith("IVF") and lib.vectors.factory == choice.factory
+    np.testing.assert_array_equal(lib.vectors.ids(), lib.catalog.clip_ids())
+    v5 = lib.catalog.find_video(facts_for("v5.mp4").path)
+    assert v5 is not None
+    _, found = lib.vectors.search(np.asarray(lib.embeddings.get("f5." + MODEL)), 1)
+    v5_clip_ids = [c.clip_id for c in lib.catalog.clips_of_video(v5.id)]
+    np.testing.assert_array_equal(found[:, 0], v5_clip_ids)
+    lib.vectors.save()
+    assert VectorStore.open(lib.paths.vectors, DIM).factory == choice.factory

@@ -23,6 +23,11 @@ def _vectors(n: int, seed: int = 0, dim: int = DIM) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
 
 
+def _is_mapped(path: Path) -> bool:
+    maps = Path("/proc/self/maps")
+    return str(path.resolve()) in maps.read_text() if maps.exists() else True  # Linux only
+
+
 def test_empty_store_returns_no_results(tmp_path: Path) -> None:
     store = VectorStore.open(tmp_path / "vectors", DIM)
     assert store.count == 0 and store.factory == "IDMap2,Flat" and store.ids().size == 0
@@ -123,9 +128,7 @@ def test_read_only_memory_mapped_open(tmp_path: Path) -> None:
     store.add(np.arange(300) + 1000, x)
     store.save()
     mapped = VectorStore.open(directory, DIM, read_only=True, mmap_min_bytes=0)
-    maps = Path("/proc/self/maps")
-    if maps.exists():
-        assert "index-000001.faiss" in maps.read_text()
+    assert _is_mapped(directory / "index-000001.faiss")
     _, found = mapped.search(x[:5], 1)
     np.testing.assert_array_equal(found[:, 0], np.arange(5) + 1000)
     with pytest.raises(LibraryError, match="read-only"):
@@ -163,8 +166,12 @@ def test_ivf_rebuild_reaches_recall_target(tmp_path: Path) -> None:
     store.save()
     loaded = VectorStore.open(tmp_path / "vectors", dim)
     assert loaded.choice == choice and loaded.trained_count == count
-    _, found_again = loaded.search(queries, 100)
-    np.testing.assert_array_equal(found_again, found)
+    _, found_now = store.search(queries, 100)
+    np.testing.assert_array_equal(loaded.search(queries, 100)[1], found_now)
+    mapped = VectorStore.open(tmp_path / "vectors", dim, read_only=True, mmap_min_bytes=0)
+    assert _is_mapped(tmp_path / "vectors" / "index-000001.faiss")
+    np.testing.assert_array_equal(mapped.search(queries, 100)[1], found_now)
+    np.testing.assert_array_equal(mapped.ids(), np.sort(ids[1000:]))
 
 
 def test_rebuild_refuses_too_few_training_points(tmp_path: Path) -> None:

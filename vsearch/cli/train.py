@@ -9,6 +9,7 @@ import click
 from tqdm import tqdm
 
 from vsearch.cli.app import echo_json
+from vsearch.evaluation.files import BENCHMARKS
 from vsearch.research.training import TrainProgress, train_from_files
 
 
@@ -21,7 +22,8 @@ from vsearch.research.training import TrainProgress, train_from_files
               help="Folder with video/{vid}.npy and query/{qid}.npy features.")
 @click.option("--config", default="qvhighlights", show_default=True,
               help="Model preset (qvhighlights, charades, tvsum, youtube) or a JSON config.")
-@click.option("--dataset", default=None, help="Benchmark format/evaluator (default: config's).")
+@click.option("--dataset", type=click.Choice(BENCHMARKS), default=None,
+              help="Annotation format and evaluator (default: the config's name).")
 @click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False),
               help="Run folder: state, metrics.jsonl, best.pth.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Default 30.")

@@ -48,10 +48,14 @@ SALIENCY_LEVELS = {"Fair": 2, "Good": 3, "VeryGood": 4}
 
 @dataclass(frozen=True)
 class MomentPrediction:
-    """One line of a prediction file (windows are [start_s, end_s, score] in file order)."""
+    """One line of a prediction file (windows are [start_s, end_s, score] in file order).
+
+    `windows` / `saliency` are None when the line has no such key; an empty window list is a
+    query with no prediction (it scores 0).
+    """
 
     qid: int
-    windows: tuple[tuple[float, float, float], ...]
+    windows: tuple[tuple[float, float, float], ...] | None
     saliency: tuple[float, ...] | None
 
 
@@ -89,7 +93,7 @@ def read_predictions(
         predictions.append(
             MomentPrediction(
                 qid=qid,
-                windows=tuple((w[0], w[1], w[2]) for w in windows or ()),
+                windows=None if windows is None else tuple((w[0], w[1], w[2]) for w in windows),
                 saliency=None if saliency is None else tuple(saliency),
             )
         )
@@ -154,7 +158,13 @@ def evaluate_qvhighlights(
 
     metrics: dict[str, Any] = {}
     brief: dict[str, float] = {}
-    if all(p.windows for p in predictions):
+    with_windows = sum(p.windows is not None for p in predictions)
+    with_saliency = sum(p.saliency is not None for p in predictions)
+    for count, key in ((with_windows, "pred_relevant_windows"),
+                       (with_saliency, "pred_saliency_scores")):
+        if 0 < count < len(predictions):
+            raise InputError(f"only {count} of {len(predictions)} predictions have {key!r}")
+    if with_windows:
         for bucket, length_range in LENGTH_BUCKETS_S.items():
             metrics[bucket] = _moment_metrics(predictions, truths, length_range)
         full = metrics["full"]
@@ -170,7 +180,7 @@ def evaluate_qvhighlights(
                 "MR-short-mAP": metrics["short"]["MR-mAP"]["average"],
             }
         )
-    if all(p.saliency is not None for p in predictions):
+    if with_saliency:
         for name, min_score in SALIENCY_LEVELS.items():
             result = _highlight_metrics(predictions, truths, min_score)
             metrics[f"HL-min-{name}"] = result
@@ -200,31 +210,31 @@ def _moment_metrics(
             lengths = gt[:, 1] - gt[:, 0]
             gt = gt[(lengths > length_range[0]) & (lengths <= length_range[1])]
         if len(gt):
-            pairs.append((np.array(pred.windows, dtype=float), gt))
+            pairs.append((np.array(pred.windows or (), dtype=float).reshape(-1, 3), gt))
     keys = [_threshold_key(t) for t in IOU_THRESHOLDS]
     if not pairs:
         zeros = dict.fromkeys(keys, 0.0)
         return {"MR-mAP": {**zeros, "average": 0.0}, "MR-R1": dict(zeros)}
 
-    ap = np.array(
-        [
-            detection_ap(gt, pred[:MAX_WINDOWS_FOR_MAP, :2], pred[:MAX_WINDOWS_FOR_MAP, 2],
-                         IOU_THRESHOLDS)
-            for pred, gt in pairs
-        ]
-    )
+    top = MAX_WINDOWS_FOR_MAP
+    ap = np.array([detection_ap(gt, pred[:top, :2], pred[:top, 2], IOU_THRESHOLDS)
+                   for pred, gt in pairs])
     ap_by_threshold = ap.mean(axis=0)
     mr_map = {k: _percent(v) for k, v in zip(keys, ap_by_threshold, strict=True)}
     mr_map["average"] = _percent(ap_by_threshold.mean())
 
-    top1 = np.array([pred[0, :2] for pred, _ in pairs])
-    matched_gt = np.array(
-        [gt[int(np.argmax(temporal_iou_cross(top[None], gt)[0]))] for top, (_, gt) in
-         zip(top1, pairs, strict=True)]
-    )
-    hull_iou = temporal_iou_hull_paired(top1, matched_gt)
-    mr_r1 = {k: _percent(np.mean(hull_iou >= t)) for k, t in zip(keys, IOU_THRESHOLDS, strict=True)}
+    top1_iou = np.array([_top1_hull_iou(pred, gt) for pred, gt in pairs])
+    mr_r1 = {k: _percent(np.mean(top1_iou >= t)) for k, t in zip(keys, IOU_THRESHOLDS, strict=True)}
     return {"MR-mAP": mr_map, "MR-R1": mr_r1}
+
+
+def _top1_hull_iou(pred: np.ndarray, gt: np.ndarray) -> float:
+    """First predicted window vs the GT window it overlaps best (0 without a prediction)."""
+    if len(pred) == 0:
+        return 0.0
+    top1 = pred[0, :2]
+    matched = gt[int(np.argmax(temporal_iou_cross(top1[None], gt)[0]))]
+    return float(temporal_iou_hull_paired(top1[None], matched[None])[0])
 
 
 def _highlight_metrics(

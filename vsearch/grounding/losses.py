@@ -43,6 +43,38 @@ class LossTargets:
     pos_clip: Tensor
     fps: Tensor
 
+    @classmethod
+    def build(
+        cls,
+        *,
+        saliency: Sequence[Tensor | np.ndarray],
+        pos_clip: Sequence[int],
+        fps: float | Sequence[float],
+        boundaries: Sequence[Tensor | np.ndarray] | None = None,
+    ) -> LossTargets:
+        """Pad per-sample lists: windows (M_i,2) seconds with +inf rows, saliency with 0."""
+        if not saliency:
+            raise InputError("targets need at least one sample")
+        rates = [float(fps)] * len(saliency) if isinstance(fps, int | float) else list(fps)
+        t = max(len(s) for s in saliency)
+        padded = torch.zeros(len(saliency), t)
+        for row, values in enumerate(saliency):
+            values = _as_tensor(values).float().reshape(-1)
+            padded[row, : values.shape[0]] = values
+        boundary = None
+        if boundaries is not None:
+            windows = [_as_tensor(w).float().reshape(-1, 2) for w in boundaries]
+            m = max(w.shape[0] for w in windows)
+            boundary = torch.full((len(windows), m, 2), math.inf)
+            for row, w in enumerate(windows):
+                boundary[row, : w.shape[0]] = w
+        return cls(
+            boundary=boundary,
+            saliency=padded,
+            pos_clip=torch.tensor([int(p) for p in pos_clip], dtype=torch.long),
+            fps=torch.tensor(rates, dtype=torch.float32),
+        )
+
 
 @dataclass(frozen=True)
 class GroundingSample:
@@ -95,23 +127,12 @@ def collate(samples: Sequence[GroundingSample]) -> Batch:
         raise InputError("cannot collate an empty list of samples")
     video, video_mask = pad_with_inf([_as_tensor(s.video) for s in samples])
     query, query_mask = pad_with_inf([_as_tensor(s.query) for s in samples])
-    t = video.shape[1]
-    saliency = torch.zeros(len(samples), t)
-    for row, s in enumerate(samples):
-        values = _as_tensor(s.saliency).float()
-        saliency[row, : values.shape[0]] = values
-    boundary = None
-    if all(s.boundary is not None for s in samples):
-        windows = [_as_tensor(s.boundary).float().reshape(-1, 2) for s in samples]
-        m = max(w.shape[0] for w in windows)
-        boundary = torch.full((len(samples), m, 2), math.inf)
-        for row, w in enumerate(windows):
-            boundary[row, : w.shape[0]] = w
-    targets = LossTargets(
-        boundary=boundary,
-        saliency=saliency,
-        pos_clip=torch.tensor([int(s.pos_clip) for s in samples], dtype=torch.long),
-        fps=torch.tensor([float(s.fps) for s in samples]),
+    has_windows = all(s.boundary is not None for s in samples)
+    targets = LossTargets.build(
+        saliency=[_as_tensor(s.saliency) for s in samples],
+        pos_clip=[int(s.pos_clip) for s in samples],
+        fps=[float(s.fps) for s in samples],
+        boundaries=[_as_tensor(s.boundary) for s in samples] if has_windows else None,
     )
     return Batch(video, video_mask, query, query_mask, targets)
 

@@ -162,35 +162,43 @@ class R2Model(nn.Module):
         pyramid, strides, level_masks = self._pyramid(
             video_emb, video_mask, lengths, reference_padding
         )
-        head_masks = [None if reference_padding else m for m in level_masks]
-        class_logits = tuple(
-            self.class_head(level, m) for level, m in zip(pyramid, head_masks, strict=True)
-        )
-        out_class_logits = torch.cat(class_logits, dim=1)
-        coord_raw: tuple[Tensor, ...] | None = None
-        out_coord: Tensor | None = None
-        if self.coord_head is not None:
-            coord_raw = tuple(
-                self.coord_head(level, m) for level, m in zip(pyramid, head_masks, strict=True)
+        # heads and pooling run in float32 even under CUDA autocast, as the published model does
+        with torch.autocast(video.device.type, enabled=False):
+            pyramid = tuple(level.float() for level in pyramid)
+            video_emb = video_emb.float()
+            query_map_out = [q.float() for q in query_map_out]
+            head_masks = [None if reference_padding else m for m in level_masks]
+            class_logits = tuple(
+                self.class_head(level, m) for level, m in zip(pyramid, head_masks, strict=True)
             )
-            level_idx = [c.strides.index(s) for s in strides]
-            out_coord = torch.cat(
-                [raw.exp() * self.coef[j] for raw, j in zip(coord_raw, level_idx, strict=True)],
-                dim=1,
-            )
-        query_emb = query_map_out[0]
+            out_class_logits = torch.cat(class_logits, dim=1)
+            coord_raw: tuple[Tensor, ...] | None = None
+            out_coord: Tensor | None = None
+            if self.coord_head is not None:
+                coord_raw = tuple(
+                    self.coord_head(level, m)
+                    for level, m in zip(pyramid, head_masks, strict=True)
+                )
+                level_idx = [c.strides.index(s) for s in strides]
+                out_coord = torch.cat(
+                    [raw.exp() * self.coef[j] for raw, j in zip(coord_raw, level_idx, strict=True)],
+                    dim=1,
+                )
+            query_emb = query_map_out[0]
+            coll_q_pooled = tuple(self.pooling(q, query_mask) for q in query_map_out)
+            query_emb_pooled = self.pooling(query_emb, query_mask)
         return R2Output(
             query_map_out=tuple(query_map_out),
             tem_in=tuple(tem_in),
             tem_out=tuple(tem_out),
             coll_v=tuple(coll_v),
-            coll_q_pooled=tuple(self.pooling(q, query_mask) for q in query_map_out),
+            coll_q_pooled=coll_q_pooled,
             tef=tef,
             pos_enc=pos_enc,
             video_out_prerelu=last,
             video_emb=video_emb,
             query_emb=query_emb,
-            query_emb_pooled=self.pooling(query_emb, query_mask),
+            query_emb_pooled=query_emb_pooled,
             pyramid=pyramid,
             strides=strides,
             class_logits=class_logits,
@@ -219,6 +227,11 @@ class R2Model(nn.Module):
             raise InputError("video_mask must be (B,T)")
         if tuple(query_mask.shape) != tuple(query.shape[:2]):
             raise InputError("query_mask must be (B,L)")
+        for name, mask in (("video_mask", video_mask), ("query_mask", query_mask)):
+            lengths = mask.bool().sum(1, keepdim=True)
+            prefix = torch.arange(mask.shape[1], device=mask.device)[None] < lengths
+            if not torch.equal(prefix, mask.bool()):
+                raise InputError(f"{name} must mark a prefix of each row (right padding only)")
         if video.shape[1] > c.buffer_size:
             raise InputError(
                 f"{video.shape[1]} clips exceed the {c.buffer_size}-clip point buffer; "

@@ -27,6 +27,7 @@ import logging
 import math
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -148,12 +149,11 @@ def grab_frame(
 
     Past the last frame, the last frame is returned (what a player shows at the very end).
     """
-    path = Path(path)
-    with _open_input(path) as container:
-        video = _video_stream(container, path)
-        frames = _frames_at_slots(container, video, path, [time_s])
-        frame = next(frames)
-        return frame.to_ndarray(format="rgb24", width=width, height=height)
+    frames = _frames_at_slots(Path(path), [time_s])
+    try:
+        return next(frames).to_ndarray(format="rgb24", width=width, height=height)
+    finally:
+        frames.close()
 
 
 def read_audio(
@@ -339,7 +339,7 @@ def _join_by_encoding(
     out_path: Path,
 ) -> list[PlacedCut]:
     fps = layout.fps
-    with _open_output(tmp_path, out_path) as out:
+    with _output_container(tmp_path, out_path) as out:
         video = out.add_stream("libx264", rate=fps, options=dict(_X264_OPTIONS))
         video.width, video.height, video.pix_fmt = layout.width, layout.height, "yuv420p"
         video.codec_context.time_base = 1 / fps
@@ -362,7 +362,7 @@ def _join_by_encoding(
                 audio.add_cut(block, start_sample, final_until)
             fitter = _Fitter(info.width, info.height, layout.width, layout.height)
             incoming, tail = tail, []
-            for frame_idx, frame in enumerate(_cut_frames(cut, info, count, fps)):
+            for frame_idx, frame in enumerate(_cut_frames(cut, count, fps)):
                 if frame_idx < fade_in:
                     alpha = (frame_idx + 1) / (fade_in + 1)
                     mixed = incoming[frame_idx] * (1.0 - alpha) + fitter.rgb(frame) * alpha
@@ -393,44 +393,61 @@ def _join_by_encoding(
     return placed
 
 
-def _cut_frames(cut: Cut, info: SourceInfo, count: int, fps: Fraction) -> Iterator[av.VideoFrame]:
+def _cut_frames(cut: Cut, count: int, fps: Fraction) -> Iterator[av.VideoFrame]:
     """The source frame shown at each of the cut's count output slots."""
-    slots = [cut.start_s + k / float(fps) for k in range(count)]
-    with _open_input(cut.path) as container:
-        video = _video_stream(container, cut.path)
-        video.thread_type = "AUTO"
-        yield from _frames_at_slots(container, video, cut.path, slots)
+    return _frames_at_slots(cut.path, [cut.start_s + k / float(fps) for k in range(count)])
 
 
-def _frames_at_slots(
-    container: av.container.InputContainer,
-    video: av.video.stream.VideoStream,
-    path: Path,
-    slots_s: Sequence[float],
-) -> Iterator[av.VideoFrame]:
+def _frames_at_slots(path: Path, slots_s: Sequence[float]) -> Iterator[av.VideoFrame]:
     """For each ascending slot time, the last frame stamped at or before it (held past the end)."""
-    origin_s = _origin_s(video)
-    _seek(container, video, slots_s[0], origin_s, path)
     current = None
     slot_idx = 0
-    try:
-        for frame in container.decode(video):
-            if frame.pts is None:
-                continue
-            frame_s = float(frame.pts * frame.time_base) - origin_s
-            while slot_idx < len(slots_s) and slots_s[slot_idx] + _TIME_SLACK_S < frame_s:
-                yield current if current is not None else frame
-                slot_idx += 1
-            if slot_idx >= len(slots_s):
-                return
-            current = frame
-    except av.FFmpegError as err:
-        raise MediaError(f"cannot decode {path}: {err}") from err
+    for frame_s, frame in _decoded_from(path, "video", slots_s[0]):
+        while slot_idx < len(slots_s) and slots_s[slot_idx] + _TIME_SLACK_S < frame_s:
+            yield current if current is not None else frame
+            slot_idx += 1
+        if slot_idx >= len(slots_s):
+            return
+        current = frame
     if current is None:
         raise MediaError(f"no frames at {slots_s[0]:.3f} s in {path}")
     while slot_idx < len(slots_s):
         yield current
         slot_idx += 1
+
+
+def _decoded_from(path: Path, kind: str, time_s: float) -> Iterator[tuple[float, av.frame.Frame]]:
+    """(source time, frame) of the first video or audio stream, from a frame at or before time_s.
+
+    Seeking lands on the keyframe at or before time_s in most containers, but some (MPEG-TS)
+    seek by byte estimates and can overshoot; then decoding restarts from the first frame.
+    """
+    for seeking in (time_s > 0, False):
+        with _open_input(path) as container:
+            video = _video_stream(container, path)
+            origin_s = _origin_s(video)
+            stream = video if kind == "video" else container.streams.audio[0]
+            if kind == "video":
+                stream.thread_type = "AUTO"
+            if seeking:
+                _seek(container, stream, time_s, origin_s, path)
+            started = False
+            try:
+                for frame in container.decode(stream):
+                    if frame.pts is None:
+                        continue
+                    frame_s = float(frame.pts * frame.time_base) - origin_s
+                    if not started and seeking and frame_s > time_s + _TIME_SLACK_S:
+                        logger.debug(
+                            "seek overshot %.3f s in %s; decoding from start", time_s, path
+                        )
+                        break
+                    started = True
+                    yield frame_s, frame
+            except av.FFmpegError as err:
+                raise MediaError(f"cannot decode {path}: {err}") from err
+            if started or not seeking:
+                return
 
 
 def _seek(
@@ -484,32 +501,27 @@ def _read_audio(info: SourceInfo, start_s: float, n_samples: int, rate: int) -> 
         return silence
     src_rate = info.audio_rate or rate
     want = round(n_samples * src_rate / rate)
-    with _open_input(info.path) as container:
-        origin_s = _origin_s(_video_stream(container, info.path))
-        stream = container.streams.audio[0]
-        _seek(container, stream, max(0.0, start_s - 0.1), origin_s, info.path)
-        to_float = av.AudioResampler(format="fltp", layout=_AUDIO_LAYOUT, rate=src_rate)
-        chunks: list[np.ndarray] = []
-        first_s = None
-        got = 0
-        try:
-            for frame in container.decode(stream):
-                if frame.pts is None:
-                    continue
-                frame_s = float(frame.pts * frame.time_base) - origin_s
-                if frame_s + frame.samples / src_rate <= start_s and first_s is None:
-                    continue
-                if first_s is None:
-                    first_s = frame_s
-                for converted in to_float.resample(frame):
-                    chunks.append(converted.to_ndarray())
-                    got += converted.samples
-                if first_s + got / src_rate >= start_s + want / src_rate:
-                    break
-            for converted in to_float.resample(None):
+    to_float = av.AudioResampler(format="fltp", layout=_AUDIO_LAYOUT, rate=src_rate)
+    chunks: list[np.ndarray] = []
+    first_s = None
+    got = 0
+    frames = _decoded_from(info.path, "audio", max(0.0, start_s - 0.1))
+    try:
+        for frame_s, frame in frames:
+            if first_s is None and frame_s + frame.samples / src_rate <= start_s:
+                continue
+            if first_s is None:
+                first_s = frame_s
+            for converted in to_float.resample(frame):
                 chunks.append(converted.to_ndarray())
-        except av.FFmpegError as err:
-            raise MediaError(f"cannot decode audio of {info.path}: {err}") from err
+                got += converted.samples
+            if first_s + got / src_rate >= start_s + want / src_rate:
+                break
+        chunks += [converted.to_ndarray() for converted in to_float.resample(None)]
+    except av.FFmpegError as err:
+        raise MediaError(f"cannot decode audio of {info.path}: {err}") from err
+    finally:
+        frames.close()
     if first_s is None or not chunks:
         return silence
     samples = np.concatenate(chunks, axis=1).astype(np.float32)
@@ -573,7 +585,7 @@ def _join_by_copy(
     cuts: Sequence[Cut], infos: dict[Path, SourceInfo], tmp_path: Path, out_path: Path
 ) -> list[PlacedCut]:
     placed: list[PlacedCut] = []
-    with _open_output(tmp_path, out_path) as out:
+    with _output_container(tmp_path, out_path) as out:
         with _open_input(cuts[0].path) as template:
             out_video = out.add_stream_from_template(template.streams.video[0])
             out_audio = (
@@ -583,9 +595,7 @@ def _join_by_copy(
         cursor_s = Fraction(0)
         last_dts = {"video": None, "audio": None}
         for cut in cuts:
-            with _open_input(cut.path) as container:
-                span = _copy_one(container, cut, out, out_video, out_audio, cursor_s, last_dts,
-                                 out_path)  # fmt: skip
+            span = _copy_one(cut, out, out_video, out_audio, cursor_s, last_dts, out_path)
             snapped_start_s, end_s, out_start, out_end = span
             placed.append(PlacedCut(cut.path, snapped_start_s, end_s, float(out_start),
                                     float(out_end)))  # fmt: skip
@@ -594,7 +604,6 @@ def _join_by_copy(
 
 
 def _copy_one(
-    container: av.container.InputContainer,
     cut: Cut,
     out: av.container.OutputContainer,
     out_video: av.stream.Stream,
@@ -604,33 +613,70 @@ def _copy_one(
     out_path: Path,
 ) -> tuple[float, float, Fraction, Fraction]:
     """Copy one cut's packets; return (snapped start, end, out start, out end)."""
+    # Seeking may overshoot the keyframe before the start (MPEG-TS); then read from the top.
+    for seeking in (cut.start_s > 0, False):
+        with _open_input(cut.path) as container:
+            picked = _pick_packets(container, cut, seeking, with_audio=out_audio is not None)
+            if picked is not None:
+                return _mux_copied(
+                    *picked, cut, out, out_video, out_audio, cursor_s, last_dts, out_path
+                )
+    raise MediaError(f"no keyframe at or before {cut.start_s:.3f} s in {cut.path}")
+
+
+def _pick_packets(
+    container: av.container.InputContainer, cut: Cut, seeking: bool, *, with_audio: bool
+) -> tuple[Fraction, list[av.Packet], list[tuple[Fraction, av.Packet]]] | None:
+    """(origin, video packets from the keyframe at or before the start, timed audio packets),
+    or None when the first keyframe read lies after the start."""
     video = _video_stream(container, cut.path)
-    audio = container.streams.audio[0] if container.streams.audio else None
+    audio = container.streams.audio[0] if with_audio and container.streams.audio else None
     origin = Fraction(video.start_time or 0) * video.time_base
-    _seek(container, video, cut.start_s, float(origin), cut.path)
-    end = Fraction(cut.end_s)
+    if seeking:
+        _seek(container, video, cut.start_s, float(origin), cut.path)
+    start, end = Fraction(cut.start_s), Fraction(cut.end_s)
     video_packets: list[av.Packet] = []
     audio_packets: list[tuple[Fraction, av.Packet]] = []
-    streams = [video] + ([audio] if audio is not None and out_audio is not None else [])
     try:
-        for packet in container.demux(streams):
+        for packet in container.demux([video] + ([audio] if audio is not None else [])):
             if packet.pts is None or packet.dts is None:
                 continue
             time_s = packet.pts * packet.time_base - origin
-            if packet.stream.type == "video":
-                if not video_packets and not packet.is_keyframe:
-                    continue
-                if packet.dts * packet.time_base - origin > end + _COPY_LOOKAHEAD_S:
-                    break
-                video_packets.append(packet)
-            else:
+            if packet.stream.type != "video":
                 audio_packets.append((time_s, packet))
+                continue
+            if packet.is_keyframe and time_s <= start + Fraction(_TIME_SLACK_S):
+                video_packets = []  # a later keyframe still at or before the start
+                audio_packets = [(t, p) for t, p in audio_packets if t >= time_s]
+            elif not video_packets:
+                if packet.is_keyframe:
+                    return None
+                continue
+            if packet.dts * packet.time_base - origin > end + _COPY_LOOKAHEAD_S:
+                break
+            video_packets.append(packet)
     except av.FFmpegError as err:
         raise MediaError(f"cannot read {cut.path}: {err}") from err
+    if not video_packets:
+        return None
+    return origin, video_packets, audio_packets
+
+
+def _mux_copied(
+    origin: Fraction,
+    video_packets: list[av.Packet],
+    audio_packets: list[tuple[Fraction, av.Packet]],
+    cut: Cut,
+    out: av.container.OutputContainer,
+    out_video: av.stream.Stream,
+    out_audio: av.stream.Stream | None,
+    cursor_s: Fraction,
+    last_dts: dict[str, int | None],
+    out_path: Path,
+) -> tuple[float, float, Fraction, Fraction]:
+    end = Fraction(cut.end_s)
     # Keep the decode-order prefix that ends with the last frame shown before the cut's end:
     # every frame in it can be decoded, whatever reordering the encoder used.
-    if not video_packets:
-        raise MediaError(f"no video packets at {cut.start_s:.3f} s in {cut.path}")
     start = video_packets[0].pts * video_packets[0].time_base - origin
     keep = max(
         (i for i, p in enumerate(video_packets) if p.pts * p.time_base - origin < end),
@@ -685,6 +731,23 @@ def _open_input(path: Path) -> av.container.InputContainer:
         raise MediaError(f"cannot open {path}: {err}") from err
 
 
+@contextmanager
+def _output_container(tmp_path: Path, out_path: Path) -> Iterator[av.container.OutputContainer]:
+    """An output container whose closing errors (the trailer write, a full disk) are output
+    errors too; on failure it is closed quietly so that the original error surfaces."""
+    out = _open_output(tmp_path, out_path)
+    try:
+        yield out
+    except BaseException:
+        with suppress(av.FFmpegError, OSError):
+            out.close()
+        raise
+    try:
+        out.close()
+    except (av.FFmpegError, OSError) as err:
+        raise _output_error(out_path, err) from err
+
+
 def _open_output(tmp_path: Path, out_path: Path) -> av.container.OutputContainer:
     try:
         return av.open(str(tmp_path), mode="w", format=_container_format(out_path))
@@ -711,31 +774,26 @@ def _output_error(out_path: Path, err: BaseException) -> OutputError:
     code = getattr(err, "errno", None)
     if code == errno.ENOSPC:
         return OutputError(f"disk full while writing {out_path}")
-    return OutputError(f"cannot write {out_path}: {err}")
+    reason = getattr(err, "strerror", None) or str(err)  # not the temporary file's name
+    return OutputError(f"cannot write {out_path}: {reason}")
 
 
-class _atomic_output:  # noqa: N801 - used like a function, as a context manager
+@contextmanager
+def _atomic_output(path: Path) -> Iterator[Path]:
     """Yield a hidden temporary sibling of path; rename it onto path only if the block succeeds."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.tmp_path = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
-
-    def __enter__(self) -> Path:
-        if not self.path.parent.is_dir():
-            raise OutputError(f"output directory does not exist: {self.path.parent}")
-        return self.tmp_path
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is not None:
-            self.tmp_path.unlink(missing_ok=True)
-            return False
-        try:
-            os.replace(self.tmp_path, self.path)
-        except OSError as err:
-            self.tmp_path.unlink(missing_ok=True)
-            raise _output_error(self.path, err) from err
-        return False
+    if not path.parent.is_dir():
+        raise OutputError(f"output directory does not exist: {path.parent}")
+    tmp_path = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp_path
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    try:
+        os.replace(tmp_path, path)
+    except OSError as err:
+        tmp_path.unlink(missing_ok=True)
+        raise _output_error(path, err) from err
 
 
 def _video_stream(

@@ -32,7 +32,7 @@ import numpy as np
 
 from vsearch.errors import InputError, MediaError
 from vsearch.media.geometry import crop_geometry
-from vsearch.media.probe import (
+from vsearch.media.probing import (
     StreamClock,
     display_rotation,
     nominal_frame_duration,
@@ -157,9 +157,7 @@ class _Reader:
         self.container = container
         self.stream = stream
         self.clock: StreamClock = stream_clock(container, stream)
-        self.default_duration = max(
-            1, round(nominal_frame_duration(stream) / self.clock.time_base)
-        )
+        self.default_duration = max(1, round(nominal_frame_duration(stream) / self.clock.time_base))
         self.max_decode_errors = max_decode_errors
         self.stats = stats
         self.can_seek = not container.format.flags & _FORMAT_FLAG_NO_TIMESTAMPS

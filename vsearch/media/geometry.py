@@ -2,6 +2,7 @@
 
 Pure integer math (no av import). The reference derives the scaled size with Python int()
 truncation, so the long side can come out odd (640x272 -> 527x224) and the crop offset rounds down.
+The sample aspect ratio is ignored, as in the reference.
 """
 
 from __future__ import annotations

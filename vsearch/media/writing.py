@@ -66,12 +66,24 @@ def write_video(
     try:
         with _open_output(tmp_path, container) as out:
             duration_s = _encode_video(
-                out, frames, rate=rate, codec=codec, pix_fmt=pix_fmt, gop=gop,
-                bitrate=bitrate, rotation=rotation, frame_times_s=frame_times_s,
-                codec_options=codec_options, audio_tone_hz=audio_tone_hz, audio_rate=audio_rate,
+                out,
+                frames,
+                rate=rate,
+                codec=codec,
+                pix_fmt=pix_fmt,
+                gop=gop,
+                bitrate=bitrate,
+                rotation=rotation,
+                frame_times_s=frame_times_s,
+                codec_options=codec_options,
+                audio_tone_hz=audio_tone_hz,
+                audio_rate=audio_rate,
             )
         logger.debug("wrote %s (%.2f s)", path, duration_s)
-        os.replace(tmp_path, path)
+        _move_into_place(tmp_path, path)
+    except OSError as err:  # av's file errors are OSErrors too; codec errors are not
+        tmp_path.unlink(missing_ok=True)
+        raise OutputError(f"cannot create {path.name}: {err.strerror or err}") from err
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
@@ -93,16 +105,26 @@ def write_audio(
         with _open_output(tmp_path, container) as out:
             stream = _add_audio_stream(out, rate, codec)
             _encode_tone(out, stream, duration_s, tone_hz)
-        os.replace(tmp_path, path)
+        _move_into_place(tmp_path, path)
+    except OSError as err:
+        tmp_path.unlink(missing_ok=True)
+        raise OutputError(f"cannot create {path.name}: {err.strerror or err}") from err
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
 
 
+def _move_into_place(tmp_path: Path, path: Path) -> None:
+    try:
+        os.replace(tmp_path, path)
+    except OSError as err:
+        raise OutputError(f"cannot write {path}: {err.strerror}") from err
+
+
 def _open_output(path: Path, container: str | None) -> av.container.OutputContainer:
     try:
         return av.open(str(path), mode="w", format=container)
-    except (av.FFmpegError, ValueError) as err:
+    except (av.FFmpegError, ValueError, OSError) as err:
         raise OutputError(f"cannot create {path.name}: {err}") from err
 
 
@@ -133,8 +155,17 @@ def _encode_video(
             raise MediaError(f"frames must be (H, W, 3) uint8 RGB, got shape {rgb.shape}")
         if stream is None:
             stream = _add_video_stream(
-                out, codec, rate, time_base, rgb.shape[1], rgb.shape[0], pix_fmt, gop,
-                bitrate, rotation, codec_options,
+                out,
+                codec,
+                rate,
+                time_base,
+                rgb.shape[1],
+                rgb.shape[0],
+                pix_fmt,
+                gop,
+                bitrate,
+                rotation,
+                codec_options,
             )
             if audio_tone_hz is not None:
                 audio_stream = _add_audio_stream(out, audio_rate, None)

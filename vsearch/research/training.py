@@ -7,8 +7,9 @@ precision on CUDA only.
 
 A run directory holds:
 
-* `state.pt`: model, optimizer, scaler, schedule position, best score, RNG state, written
-  atomically after every epoch (an interrupted run resumes from the last finished epoch);
+* `state.pt`: model, optimizer, scaler, schedule position and best score, written atomically
+  after every epoch (an interrupted run resumes from the last finished epoch; sample order
+  and random draws are seeded per epoch, so a resumed epoch replays the same batches);
 * `metrics.jsonl`: one line per finished epoch (mean losses, validation metrics, lr, time);
 * `best.pth`: the best model so far, in the published checkpoint format;
 * `best_val_preds.jsonl`: the validation predictions of that model.
@@ -35,8 +36,16 @@ from vsearch.evaluation.charades import evaluate_charades
 from vsearch.evaluation.qvhighlights import MomentPrediction, MomentTruth, evaluate_qvhighlights
 from vsearch.evaluation.tvsum import evaluate_tvsum
 from vsearch.evaluation.youtube import evaluate_youtube
+from vsearch.grounding import (
+    Batch,
+    R2Config,
+    R2Model,
+    collate,
+    compute_losses,
+    ground,
+    save_checkpoint,
+)
 from vsearch.grounding import GroundingSample as TrainingPair
-from vsearch.grounding import R2Config, R2Model, collate, compute_losses, ground, save_checkpoint
 from vsearch.research.datasets import FeatureDataset, FeatureItem, GroundingSample
 
 log = logging.getLogger(__name__)
@@ -157,6 +166,7 @@ def train_grounding(
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     run = _RunState.start(run_dir, resume, config, dataset)
+    _recover_pending_best(run_dir, run.best_epoch)
     if run.epochs_done:
         model.load_state_dict(run.payload["model"])
         optimizer.load_state_dict(run.payload["optimizer"])
@@ -170,7 +180,7 @@ def train_grounding(
             model.train()
             losses = _train_epoch(
                 model, optimizer, scaler, train_set, settings, config, dataset, epoch, run,
-                device, steps_per_epoch, on_progress,
+                steps_per_epoch, on_progress,
             )
             if on_progress is not None:
                 on_progress(TrainProgress("validate", epoch, settings.epochs, 1, 1))
@@ -180,7 +190,7 @@ def train_grounding(
             is_best = run.best_score is None or score > run.best_score
             if is_best:
                 run.best_score, run.best_epoch = score, epoch
-                _write_best(model, run_dir, predictions, epoch, name, score)
+                _stage_best(model, run_dir, predictions, epoch, name, score)
             record = EpochRecord(
                 epoch=epoch,
                 iterations=run.iterations,
@@ -195,6 +205,7 @@ def train_grounding(
             history.append(record)
             run.epochs_done = epoch
             run.save(run_dir, model, optimizer, scaler, history)
+            _commit_best(run_dir)
             log.info("epoch %d: %s=%.2f losses=%s", epoch, name, score, losses)
     except KeyboardInterrupt:
         raise Interrupted(
@@ -363,7 +374,6 @@ def _train_epoch(
     dataset: str,
     epoch: int,
     run: _RunState,
-    device: torch.device,
     steps: int,
     on_progress: ProgressCallback | None,
 ) -> dict[str, float]:
@@ -379,32 +389,52 @@ def _train_epoch(
         lr = learning_rate(settings, run.iterations, epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        precision = (
-            torch.autocast("cuda", dtype=torch.float16)
-            if device.type == "cuda" else contextlib.nullcontext()
-        )
-        with precision:
-            output = model(
-                batch.video.to(device), batch.video_mask.to(device),
-                batch.query.to(device), batch.query_mask.to(device),
-                reference_padding=True,
-            )
-            losses = compute_losses(output, _targets_to(batch.targets, device), config)
-            loss = sum(losses.values())
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip_norm)
-        scaler.step(optimizer)
-        scaler.update()
+        losses = train_step(model, optimizer, scaler, batch, config,
+                            grad_clip_norm=settings.grad_clip_norm)
         run.iterations += 1
         for key, value in losses.items():
-            totals[key] = totals.get(key, 0.0) + float(value.detach())
-        totals["loss"] = totals.get("loss", 0.0) + float(loss.detach())
+            totals[key] = totals.get(key, 0.0) + value
         if on_progress is not None:
             on_progress(TrainProgress("train", epoch, settings.epochs, step + 1, steps,
-                                      float(loss.detach())))
+                                      losses["loss"]))
     return {key: round(value / steps, 6) for key, value in totals.items()}
+
+
+def train_step(
+    model: R2Model,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    batch: Batch,
+    config: R2Config,
+    *,
+    grad_clip_norm: float,
+) -> dict[str, float]:
+    """One optimisation step on a collated batch (AMP when the model is on CUDA).
+
+    Returns every weighted loss and their sum under "loss".
+    """
+    device = next(model.parameters()).device
+    precision = (
+        torch.autocast("cuda", dtype=torch.float16)
+        if device.type == "cuda" else contextlib.nullcontext()
+    )
+    with precision:
+        output = model(
+            batch.video.to(device), batch.video_mask.to(device),
+            batch.query.to(device), batch.query_mask.to(device),
+            reference_padding=True,
+        )
+        losses = compute_losses(output, _targets_to(batch.targets, device), config)
+        loss = sum(losses.values())
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    values = {key: float(value.detach()) for key, value in losses.items()}
+    values["loss"] = float(loss.detach())
+    return values
 
 
 def _targets_to(targets: Any, device: torch.device) -> Any:
@@ -418,16 +448,44 @@ def _targets_to(targets: Any, device: torch.device) -> Any:
     )
 
 
-def _write_best(
+def _stage_best(
     model: R2Model, run_dir: Path, predictions: list[dict[str, Any]], epoch: int, metric: str,
     score: float,
 ) -> None:
+    """Write the new best model and its predictions beside their final names.
+
+    They replace the published files only after `state.pt` records this epoch
+    (`_commit_best`), so an interruption never leaves a best.pth the state does not know.
+    """
     meta = {"epoch": epoch, "metric": metric, "score": score}
-    temporary = run_dir / f".{BEST_FILE}.tmp"
-    save_checkpoint(model, temporary, meta=meta)
-    os.replace(temporary, run_dir / BEST_FILE)
+    save_checkpoint(model, _pending(run_dir / BEST_FILE), meta=meta)
     lines = "".join(json.dumps(record) + "\n" for record in predictions)
-    _atomic_write_text(run_dir / BEST_PREDS_FILE, lines)
+    _atomic_write_text(_pending(run_dir / BEST_PREDS_FILE), lines)
+
+
+def _commit_best(run_dir: Path) -> None:
+    for name in (BEST_FILE, BEST_PREDS_FILE):
+        if _pending(run_dir / name).exists():
+            os.replace(_pending(run_dir / name), run_dir / name)
+
+
+def _recover_pending_best(run_dir: Path, best_epoch: int | None) -> None:
+    """Publish a staged best model the saved state already counts; drop one it does not."""
+    staged = _pending(run_dir / BEST_FILE)
+    if staged.exists() and best_epoch is not None:
+        try:
+            meta = torch.load(staged, map_location="cpu", weights_only=False).get("meta", {})
+        except (OSError, RuntimeError, EOFError):
+            meta = {}
+        if meta.get("epoch") == best_epoch and _pending(run_dir / BEST_PREDS_FILE).exists():
+            _commit_best(run_dir)
+            return
+    for name in (BEST_FILE, BEST_PREDS_FILE):
+        _pending(run_dir / name).unlink(missing_ok=True)
+
+
+def _pending(path: Path) -> Path:
+    return path.with_name(f".{path.name}.pending")
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -9,7 +9,7 @@ from vsearch.storage.fingerprint import FileStamp, file_fingerprint
 from vsearch.storage.index_choice import IndexChoice, choose_index, rebuild_due
 from vsearch.storage.layout import LibraryPaths
 from vsearch.storage.lock import WriterLock
-from vsearch.storage.reconcile import ReconcileReport, reconcile_vectors
+from vsearch.storage.reconcile import ReconcileReport, rebuild_vectors, reconcile_vectors
 from vsearch.storage.records import (
     CatalogStats,
     ClipRecord,
@@ -36,5 +36,6 @@ __all__ = [
     "choose_index",
     "file_fingerprint",
     "rebuild_due",
+    "rebuild_vectors",
     "reconcile_vectors",
 ]

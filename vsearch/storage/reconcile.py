@@ -1,4 +1,4 @@
-"""Bringing the FAISS index back in line with the catalogue after a crash.
+"""Deriving the FAISS index from the catalogue: repair after a crash, or rebuild in full.
 
 The write order of indexing one video is: embeddings file, then the catalogue transaction,
 then FAISS in memory, with FAISS saved only now and then. SQLite is the source of truth, so a
@@ -21,6 +21,7 @@ import numpy as np
 from vsearch.errors import LibraryError
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
+from vsearch.storage.index_choice import IndexChoice
 from vsearch.storage.records import VideoRecord
 from vsearch.storage.vectors import VectorStore
 
@@ -76,3 +77,36 @@ def reconcile_vectors(
         added += len(clip_ids)
     return ReconcileReport(added=added, removed=removed,
                            unrecoverable_video_ids=tuple(unrecoverable))
+
+
+def rebuild_vectors(
+    catalog: Catalog,
+    vectors: VectorStore,
+    embeddings: ArrayStore,
+    key_of_video: Callable[[VideoRecord], str],
+    *,
+    choice: IndexChoice | None = None,
+) -> IndexChoice:
+    """Rebuild ``vectors`` from the embeddings of every indexed video (``VectorStore.rebuild``);
+    used when ``vectors.rebuild_due()``. The caller then saves it.
+
+    Raises LibraryError when an indexed video's embeddings are missing or do not match its
+    clips, since a rebuilt index must hold every committed clip.
+    """
+    id_parts: list[np.ndarray] = []
+    row_parts: list[np.ndarray] = []
+    for video in catalog.list_videos(status="indexed"):
+        clips = catalog.clips_of_video(video.id)
+        rows = embeddings.get(key_of_video(video))
+        if rows.ndim != 2 or rows.shape != (len(clips), vectors.dim):
+            raise LibraryError(
+                f"stored embeddings of {video.path} have shape {rows.shape}, expected "
+                f"({len(clips)}, {vectors.dim}); re-index it"
+            )
+        id_parts.append(np.array([c.clip_id for c in clips], dtype=np.int64))
+        row_parts.append(np.asarray(rows[[c.clip_idx for c in clips]], dtype=np.float32))
+    ids = np.concatenate(id_parts) if id_parts else np.empty(0, dtype=np.int64)
+    rows_all = (
+        np.concatenate(row_parts) if row_parts else np.empty((0, vectors.dim), np.float32)
+    )
+    return vectors.rebuild(ids, rows_all, choice=choice)

@@ -118,7 +118,10 @@ class VectorStore:
             )
         flags = 0
         if read_only and index_path.exists() and index_path.stat().st_size >= mmap_min_bytes:
-            flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+            # Flat codes are mapped by the MMAP_IFC flag; IVF inverted lists by plain MMAP
+            # (MMAP_IFC on IVF files is not reliable in faiss 1.15).
+            mmap_flag = faiss.IO_FLAG_MMAP_IFC if choice.is_exact else faiss.IO_FLAG_MMAP
+            flags = mmap_flag | faiss.IO_FLAG_READ_ONLY
         try:
             index = faiss.read_index(str(index_path), flags)
         except RuntimeError as exc:

@@ -33,9 +33,11 @@ _AV_TIME_BASE = 1_000_000
 class VideoInfo:
     """What vsearch needs to know about a video file before decoding it.
 
-    width/height are the coded size; rotation is the clockwise turn (0/90/180/270) a player
-    applies to show the picture upright; fps is the average frame rate (None when unknown);
-    duration_s is the end time of the last frame measured from the container start.
+    container is the demuxer's name ("mov" for mp4/mov, "matroska" for mkv/webm, "mpegts", ...),
+    found from the content, never the extension; width/height are the coded size; rotation is
+    the clockwise turn (0/90/180/270) a player applies to show the picture upright; fps is the
+    average frame rate (None when unknown); duration_s is the end time of the last frame,
+    measured from the container start.
     """
 
     container: str

@@ -1,0 +1,583 @@
+"""The world CLIP: a tiny CLIP trained on the synthetic world, so search can be scored offline.
+
+No pretrained CLIP is needed to show that vsearch finds the right moment: this module trains one
+on a generated world, ships it as `vsearch/synth/assets/world_clip.json` (an open_clip
+architecture) plus `world_clip.safetensors` (fp16 weights), and measures text -> clip retrieval
+on held-out worlds.
+
+Seeds: the training world of `--seed S` is generated with world seed `TRAIN_SEED_BASE + S`
+(1000 + S); evaluation worlds use seeds below 1000, so training and evaluation never share a
+video.
+
+Frames are decoded by the media layer exactly as the indexer sees them (one 224 px centre crop
+per 2 s clip) and paired with the captions of the world at that frame's presentation time.
+
+Budget: training runs on a couple of shared CPU cores, so it trains a compact twin of the shipped
+architecture and expands it on export, without changing what the model computes:
+
+- only the last `live_blocks` visual blocks are trained; the blocks before them are exact
+  identities (zero output projections), so the residual stream passes through them unchanged
+  and the last-four-block taps are the trained blocks;
+- the text tower runs at a context of `TRAIN_CONTEXT` tokens; CLIP's text is causal and pooled
+  at the end token, so the positions after it never affect a caption's embedding.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import torch
+import torch.nn.functional as F
+from open_clip.model import CLIP
+
+from vsearch.encoder import ClipEncoder, ClipModelSpec
+from vsearch.encoder.tokens import ClipTokenizer
+from vsearch.errors import InputError, ModelError
+from vsearch.synth.phrases import background_key, background_phrase, digit_phrase, object_phrase
+from vsearch.synth.scene import Segment
+from vsearch.synth.worldfile import QUERIES_FILE, VIDEOS_DIR, World, read_world
+
+logger = logging.getLogger(__name__)
+
+ASSETS_DIR = Path(__file__).with_name("assets")
+CONFIG_PATH = ASSETS_DIR / "world_clip.json"
+WEIGHTS_PATH = ASSETS_DIR / "world_clip.safetensors"
+MODEL_NAME = "vsearch-synth"
+TRAIN_SEED_BASE = 1000
+TRAIN_CONTEXT = 40
+CLIP_FPS = 0.5  # the indexer's one frame per 2 s clip
+FRAME_SIZE = 224
+# the training world is rendered at 2 fps: the indexer keeps one frame per 2 s anyway, and
+# rendering plus encoding 5x fewer frames makes the world five times cheaper to generate
+TRAIN_WORLD_FPS = 2
+
+ProgressCallback = Callable[[int, float, float], None]
+
+
+def world_clip_spec() -> ClipModelSpec:
+    """The shipped world CLIP, loadable with `ClipEncoder.load`."""
+    return ClipModelSpec(name=MODEL_NAME, pretrained=None, weights=WEIGHTS_PATH, config=CONFIG_PATH)
+
+
+def read_architecture(path: Path = CONFIG_PATH) -> dict[str, Any]:
+    """The open_clip model config of the world CLIP."""
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as error:
+        raise ModelError(f"cannot read world CLIP config {path}: {error}") from error
+
+
+def build_model(model_cfg: dict[str, Any]) -> CLIP:
+    """An open_clip CLIP with fresh random weights for `model_cfg`."""
+    return CLIP(**copy.deepcopy(model_cfg))
+
+
+def compact_config(model_cfg: dict[str, Any], *, live_blocks: int) -> dict[str, Any]:
+    """The twin that is trained: `live_blocks` visual blocks and a short text context."""
+    vision_layers = int(model_cfg["vision_cfg"]["layers"])
+    if not 1 <= live_blocks <= vision_layers:
+        raise InputError(f"live blocks must be in 1..{vision_layers}, got {live_blocks}")
+    cfg = copy.deepcopy(model_cfg)
+    cfg["vision_cfg"]["layers"] = live_blocks
+    cfg["text_cfg"]["context_length"] = min(TRAIN_CONTEXT, int(cfg["text_cfg"]["context_length"]))
+    return cfg
+
+
+def expand_compact(compact: CLIP, model_cfg: dict[str, Any]) -> CLIP:
+    """The full architecture computing exactly what `compact` computes.
+
+    Visual blocks missing from the compact model are placed first and made identities; text
+    positions beyond the compact context keep their random initialisation (they never reach the
+    embedding of a text that fits the compact context).
+    """
+    full = build_model(model_cfg)
+    compact_state = compact.state_dict()
+    full_state = full.state_dict()
+    skipped = int(model_cfg["vision_cfg"]["layers"]) - len(compact.visual.transformer.resblocks)
+    for key, value in full_state.items():
+        source = _compact_key(key, skipped)
+        if key == "positional_embedding":
+            value[: compact_state[key].shape[0]] = compact_state[key]
+        elif source is None:
+            _zero_block_output(key, value)
+        else:
+            value.copy_(compact_state[source])
+    full.load_state_dict(full_state, strict=True)
+    return full
+
+
+def _compact_key(key: str, skipped: int) -> str | None:
+    """Name of `key` in the compact model, None for a visual block that is not trained."""
+    prefix = "visual.transformer.resblocks."
+    if not key.startswith(prefix):
+        return key
+    index_text, rest = key[len(prefix) :].split(".", 1)
+    index = int(index_text)
+    return None if index < skipped else f"{prefix}{index - skipped}.{rest}"
+
+
+def _zero_block_output(key: str, value: torch.Tensor) -> None:
+    # a pre-norm block adds attn(...) and mlp(...) to its input; zero output layers make it x -> x
+    if key.endswith(("attn.out_proj.weight", "attn.out_proj.bias", "mlp.c_proj.weight")) or (
+        key.endswith("mlp.c_proj.bias")
+    ):
+        value.zero_()
+
+
+def save_weights(model: CLIP, path: Path) -> None:
+    """fp16 safetensors: half the bytes, and CLIP loads them back as fp32."""
+    from safetensors.torch import save_file
+
+    state = {key: value.detach().half().contiguous() for key, value in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path))
+
+
+# --- captions -------------------------------------------------------------------------------
+
+
+def training_texts(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
+    """Every text true of the frame at t: the world's frame captions plus the static query forms
+    (object on a background, two objects, digit next to an object, digit in its colour)."""
+    segment = world.plan(video_id).segment_at(t_s)
+    from vsearch.synth.describe import segment_frame_captions
+
+    texts = list(segment_frame_captions(segment, t_s))
+    texts.extend(_query_forms(segment, t_s))
+    return tuple(dict.fromkeys(texts))
+
+
+def _query_forms(segment: Segment, t_s: float) -> list[str]:
+    backdrop = background_phrase(background_key(segment.background))
+    objects = [
+        object_phrase(track.shape, track.colour)
+        for track in segment.objects
+        if track.state_at(t_s, segment.start_s, segment.end_s) is not None
+    ]
+    forms = [f"{thing} on {backdrop}" for thing in objects]
+    for i, first in enumerate(objects):
+        for second in objects[i + 1 :]:
+            forms.extend((f"{first} and {second}", f"{first} and {second} on {backdrop}"))
+    if segment.digit is not None:
+        digit = segment.digit
+        forms.append(digit_phrase(digit.value, digit.colour))
+        forms.extend(f"{digit_phrase(digit.value)} next to {thing}" for thing in objects)
+    return forms
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FramePairs:
+    """Decoded frames and the texts true of each one."""
+
+    frames: np.ndarray  # (N, 3, 224, 224) uint8
+    texts: tuple[tuple[str, ...], ...]
+    clip_ids: tuple[tuple[str, int], ...]  # (video_id, clip_idx) per frame
+
+
+def decode_world(world_dir: Path, *, with_texts: bool = True) -> FramePairs:
+    """One frame per 2 s clip of every video of a world, decoded as the indexer decodes them."""
+    from vsearch.media import sample_frames
+
+    world = read_world(Path(world_dir))
+    frames: list[np.ndarray] = []
+    texts: list[tuple[str, ...]] = []
+    clip_ids: list[tuple[str, int]] = []
+    for plan in world.plans:
+        path = Path(world_dir) / VIDEOS_DIR / f"{plan.video_id}.mp4"
+        for sampled in sample_frames(path, fps=CLIP_FPS, size=FRAME_SIZE):
+            frames.append(sampled.rgb)
+            clip_ids.append((plan.video_id, sampled.clip_idx))
+            if with_texts:
+                texts.append(training_texts(world, plan.video_id, sampled.pts_s))
+    if not frames:
+        raise InputError(f"{world_dir} holds no decodable frames")
+    return FramePairs(np.stack(frames), tuple(texts), tuple(clip_ids))
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Knobs of one training run; `steps=None` fits the step count to `minutes`."""
+
+    videos: int = 120
+    seed: int = 0
+    minutes: float = 15.0
+    steps: int | None = None
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.05
+    warmup_frac: float = 0.05
+    live_blocks: int = 4
+    min_duration_s: int = 30
+    max_duration_s: int = 180
+    threads: int = 2
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What a training run did; losses are on one fixed probe batch, before and after."""
+
+    out_weights: str
+    world_seed: int
+    frames: int
+    texts: int
+    steps: int
+    initial_loss: float
+    final_loss: float
+    generate_s: float
+    train_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def train_world_clip(
+    out_weights: Path,
+    settings: TrainSettings,
+    *,
+    config_path: Path = CONFIG_PATH,
+    on_progress: ProgressCallback | None = None,
+) -> TrainReport:
+    """Generate a training world, train the compact twin contrastively, save the full model.
+
+    `on_progress(step, progress, loss)` is called after every step; progress runs from 0 to 1.
+    """
+    from vsearch.synth.generator import generate_world
+
+    model_cfg = read_architecture(config_path)
+    torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    started = time.perf_counter()
+    world_seed = TRAIN_SEED_BASE + settings.seed
+    with tempfile.TemporaryDirectory(prefix="world-clip-") as scratch:
+        generate_world(
+            Path(scratch),
+            videos=settings.videos,
+            seed=world_seed,
+            min_duration_s=settings.min_duration_s,
+            max_duration_s=settings.max_duration_s,
+            fps=TRAIN_WORLD_FPS,
+        )
+        pairs = decode_world(Path(scratch))
+    generate_s = time.perf_counter() - started
+    model = build_model(compact_config(model_cfg, live_blocks=settings.live_blocks))
+    trainer = _Trainer(model, pairs, settings)
+    report = trainer.run(on_progress)
+    save_weights(expand_compact(model, model_cfg), Path(out_weights))
+    return TrainReport(
+        out_weights=str(out_weights),
+        world_seed=world_seed,
+        frames=len(pairs.frames),
+        texts=len(trainer.vocabulary),
+        steps=report[0],
+        initial_loss=report[1],
+        final_loss=report[2],
+        generate_s=round(generate_s, 2),
+        train_s=round(report[3], 2),
+    )
+
+
+class _Trainer:
+    """Symmetric InfoNCE with every true (frame, text) pair of a batch counted as positive.
+
+    Many frames share a text ("a black background"), so plain InfoNCE would push apart pairs
+    that truly match; the targets instead spread over all texts a frame satisfies.
+    """
+
+    def __init__(self, model: CLIP, pairs: FramePairs, settings: TrainSettings) -> None:
+        self.model = model
+        self.pairs = pairs
+        self.settings = settings
+        self.vocabulary = sorted({text for texts in pairs.texts for text in texts})
+        index = {text: i for i, text in enumerate(self.vocabulary)}
+        self.frame_texts = [np.array([index[t] for t in texts]) for texts in pairs.texts]
+        self.token_ids = _tokenize(self.vocabulary, int(model.context_length))
+        self.rng = np.random.default_rng(settings.seed)
+        mean = torch.tensor((0.48145466, 0.4578275, 0.40821073)).view(1, 3, 1, 1)
+        std = torch.tensor((0.26862954, 0.26130258, 0.27577711)).view(1, 3, 1, 1)
+        self.mean, self.std = mean, std
+
+    def run(self, on_progress: ProgressCallback | None) -> tuple[int, float, float, float]:
+        """Train until the step count, or the clock, reaches the end of the cosine schedule.
+
+        With a time budget the schedule follows the clock: on shared cores a step's duration
+        varies, and a schedule fitted to an early estimate would stop before it had cooled down.
+        """
+        settings = self.settings
+        optimizer = _optimizer(self.model, settings)
+        probe = self._batch(self.rng.permutation(len(self.pairs.frames))[: settings.batch_size])
+        initial_loss = self._probe_loss(probe)
+        started = time.perf_counter()
+        budget_s = settings.minutes * 60.0
+        progress, step = 0.0, 0
+        for step, batch in enumerate(self._batches(), start=1):
+            lr = _cosine_lr(progress, settings.learning_rate, settings.warmup_frac)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss = self._loss(*batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            optimizer.step()
+            with torch.no_grad():  # CLIP's clamp: a temperature below 1/100 destabilises
+                self.model.logit_scale.clamp_(0, math.log(100))
+            if settings.steps is not None:
+                progress = step / settings.steps
+            else:
+                progress = (time.perf_counter() - started) / budget_s
+            if on_progress is not None:
+                on_progress(step, progress, loss.item())
+            if progress >= 1.0:
+                break
+        elapsed_s = time.perf_counter() - started
+        return step, initial_loss, self._probe_loss(probe), elapsed_s
+
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        size = min(self.settings.batch_size, len(self.pairs.frames))
+        while True:
+            order = self.rng.permutation(len(self.pairs.frames))
+            for start in range(0, len(order) - size + 1, size):
+                yield self._batch(order[start : start + size])
+
+    def _batch(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Pixels, the unique texts drawn for the batch, and the (frame, text) truth matrix."""
+        drawn = [int(self.rng.choice(self.frame_texts[row])) for row in rows]
+        unique = sorted(set(drawn))
+        truth = np.zeros((len(rows), len(unique)), dtype=np.float32)
+        for i, row in enumerate(rows):
+            truth[i] = np.isin(unique, self.frame_texts[row])
+        pixels = torch.from_numpy(self.pairs.frames[rows]).float() / 255.0
+        pixels = (pixels - self.mean) / self.std
+        return pixels, self.token_ids[unique], torch.from_numpy(truth)
+
+    def _loss(
+        self,
+        pixels: torch.Tensor,
+        token_ids: torch.Tensor,
+        truth: torch.Tensor,
+        *,
+        model: CLIP | None = None,
+    ) -> torch.Tensor:
+        model = model or self.model
+        images = model.encode_image(pixels, normalize=True)
+        texts = model.encode_text(token_ids, normalize=True)
+        logits = model.logit_scale.exp() * images @ texts.T
+        image_to_text = -(F.log_softmax(logits, dim=1) * _rows_normalised(truth)).sum(1).mean()
+        text_to_image = -(F.log_softmax(logits.T, dim=1) * _rows_normalised(truth.T)).sum(1).mean()
+        return (image_to_text + text_to_image) / 2
+
+    def _probe_loss(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> float:
+        with torch.no_grad():
+            return float(self._loss(*batch))
+
+
+def _rows_normalised(truth: torch.Tensor) -> torch.Tensor:
+    return truth / truth.sum(dim=1, keepdim=True).clamp_min(1.0)
+
+
+def _tokenize(texts: Sequence[str], context_length: int) -> torch.Tensor:
+    tokenizer = ClipTokenizer(context_length=context_length)
+    rows = []
+    for text in texts:
+        tokenized = tokenizer.tokenize(text)
+        if tokenized.truncated:
+            raise InputError(f"caption longer than {context_length} tokens: {text!r}")
+        rows.append(tokenized.ids)
+    return torch.from_numpy(np.stack(rows))
+
+
+def _optimizer(model: CLIP, settings: TrainSettings) -> torch.optim.AdamW:
+    """AdamW; no decay on gains, biases, embeddings and the temperature (CLIP's recipe)."""
+    decayed, plain = [], []
+    for name, param in model.named_parameters():
+        excluded = param.ndim < 2 or "embedding" in name or "logit_scale" in name
+        (plain if excluded else decayed).append(param)
+    return torch.optim.AdamW(
+        [
+            {"params": decayed, "weight_decay": settings.weight_decay},
+            {"params": plain, "weight_decay": 0.0},
+        ],
+        lr=settings.learning_rate,
+        betas=(0.9, 0.98),
+        eps=1e-6,
+    )
+
+
+def _cosine_lr(progress: float, peak: float, warmup_frac: float) -> float:
+    """Linear warm-up then cosine decay to zero, over progress 0..1 (steps or seconds)."""
+    if progress < warmup_frac:
+        return peak * max(progress, 0.01 * warmup_frac) / warmup_frac
+    remaining = (progress - warmup_frac) / max(1e-9, 1.0 - warmup_frac)
+    return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, remaining)))
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KindRecall:
+    """Recall of one query kind: right video among the top k videos (ranked by their best
+    clip), right clip among the top k clips of the whole library."""
+
+    queries: int
+    video_r1: float
+    video_r5: float
+    clip_r1: float
+    clip_r5: float
+
+
+@dataclass(frozen=True)
+class RetrievalReport:
+    """Text -> clip retrieval on one world, per query kind."""
+
+    videos: int
+    clips: int
+    by_kind: dict[str, KindRecall]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def evaluate_retrieval(encoder: ClipEncoder, world_dir: Path) -> RetrievalReport:
+    """Score every query of a generated world against every clip with `encoder`."""
+    world_dir = Path(world_dir)
+    pairs = decode_world(world_dir, with_texts=False)
+    clip_vectors = encoder.encode_frames(pairs.frames).embeddings
+    queries = _read_queries(world_dir / QUERIES_FILE)
+    text_vectors = np.stack(
+        [t.embedding for t in encoder.encode_texts([q["query"] for q in queries])]
+    )
+    scores = text_vectors @ clip_vectors.T
+    video_of_clip = np.array([video for video, _ in pairs.clip_ids])
+    videos = sorted(set(video_of_clip))
+    hits: dict[str, list[tuple[bool, bool, bool, bool]]] = {}
+    for query, row in zip(queries, scores, strict=True):
+        best_per_video = {video: row[video_of_clip == video].max() for video in videos}
+        video_rank = sorted(videos, key=lambda video: -best_per_video[video])
+        relevant = {(query["vid"], clip_idx) for clip_idx in query["relevant_clip_ids"]}
+        clip_rank = [pairs.clip_ids[i] for i in np.argsort(-row, kind="stable")[:5]]
+        hits.setdefault(query["kind"], []).append(
+            (
+                video_rank[0] == query["vid"],
+                query["vid"] in video_rank[:5],
+                clip_rank[0] in relevant,
+                any(clip in relevant for clip in clip_rank),
+            )
+        )
+    by_kind = {
+        kind: KindRecall(
+            len(rows), *(round(float(np.mean(col)), 4) for col in zip(*rows, strict=True))
+        )
+        for kind, rows in sorted(hits.items())
+    }
+    return RetrievalReport(videos=len(videos), clips=len(pairs.clip_ids), by_kind=by_kind)
+
+
+def _read_queries(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise InputError(f"cannot read queries {path}: {error}") from error
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def random_encoder(seed: int = 0) -> ClipEncoder:
+    """The world CLIP architecture with random weights: the floor retrieval must beat."""
+    torch.manual_seed(seed)
+    model = build_model(read_architecture())
+    return ClipEncoder.from_model(
+        model,
+        model_id=f"{MODEL_NAME}:random:{seed}",
+        mean=(0.48145466, 0.4578275, 0.40821073),
+        std=(0.26862954, 0.26130258, 0.27577711),
+        device="cpu",
+    )
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def _cli_group() -> click.Group:
+    from vsearch.synth.cli import SynthGroup
+
+    @click.group(cls=SynthGroup)
+    def main() -> None:
+        """Train and evaluate the world CLIP."""
+
+    @main.command()
+    @click.argument("out_weights", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--videos", default=120, show_default=True, help="Videos in the training world.")
+    @click.option("--seed", default=0, show_default=True, help="Training world seed is 1000+SEED.")
+    @click.option("--minutes", default=15.0, show_default=True, help="Training time budget.")
+    @click.option("--steps", type=int, default=None, help="Exact step count (overrides minutes).")
+    @click.option("--batch-size", default=64, show_default=True)
+    @click.option("--max-duration", default=180, show_default=True, help="Longest video, s.")
+    def train(
+        out_weights: Path,
+        videos: int,
+        seed: int,
+        minutes: float,
+        steps: int | None,
+        batch_size: int,
+        max_duration: int,
+    ) -> None:
+        """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
+        from vsearch.cli.app import echo_json
+
+        settings = TrainSettings(
+            videos=videos,
+            seed=seed,
+            minutes=minutes,
+            steps=steps,
+            batch_size=batch_size,
+            min_duration_s=min(30, max_duration),
+            max_duration_s=max_duration,
+        )
+        report = train_world_clip(out_weights, settings, on_progress=_log_step)
+        echo_json(report.to_dict())
+
+    @main.command()
+    @click.argument("world_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+    @click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None)
+    @click.option("--random-weights", is_flag=True, help="Score the untrained architecture.")
+    def evaluate(world_dir: Path, weights: Path | None, random_weights: bool) -> None:
+        """Text -> clip recall@1/@5 of a generated world (video level and clip level)."""
+        from vsearch.cli.app import echo_json
+
+        if random_weights:
+            encoder = random_encoder()
+        else:
+            spec = world_clip_spec()
+            if weights is not None:
+                spec = ClipModelSpec(
+                    name=MODEL_NAME, pretrained=None, weights=weights, config=CONFIG_PATH
+                )
+            encoder = ClipEncoder.load(spec, device="cpu")
+        echo_json(evaluate_retrieval(encoder, world_dir).to_dict())
+
+    return main
+
+
+def _log_step(step: int, progress: float, loss: float) -> None:
+    if step == 1 or step % 10 == 0 or progress >= 1.0:
+        click.echo(f"step {step} ({progress:.0%}) loss {loss:.4f}", err=True)
+
+
+if __name__ == "__main__":
+    _cli_group()(prog_name="python -m vsearch.synth.world_clip")
