@@ -88,4 +88,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Source]:
     write_video(offset, bar_frames(72, 320, 240, 220), fps=24, container="mpegts", gop=12,
                 audio_tone_hz=440.0)  # fmt: skip
     made["offset"] = Source(offset, 320, 240, 24, 3.0, 440.0)
+    turned = directory / "turned.mp4"  # a phone held upright: stored 160x120, shown 120x160
+    write_video(turned, bar_frames(72, 160, 120, 30), fps=24, rotation=90)
+    made["turned"] = Source(turned, 120, 160, 24, 3.0, None)
     return made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 
 import numpy as np
@@ -247,13 +248,17 @@ def test_every_frame_of_a_variable_rate_source_is_the_one_on_screen(sources, tmp
         assert bar_index(shown) == expected
 
 
-def test_a_source_starting_late_in_its_container_is_cut_from_its_first_frame(sources, tmp_path):
+def test_times_count_from_the_container_start_like_indexing(sources, tmp_path):
+    """In this MPEG-TS file audio starts before video, so the first frame sits after time 0."""
     offset = sources["offset"]
-    assert probe_source(offset.path).duration_s == pytest.approx(3.0, abs=0.05)
+    first_frame_s = keyframe_times(offset.path)[0]
+    assert 0.001 < first_frame_s < 0.2
     report = export_reel(planned((offset, 1.0, 2.0)), tmp_path / "offset.mp4")
-    first = grab_frame(tmp_path / "offset.mp4", 0.5 / 24)
-    last = grab_frame(tmp_path / "offset.mp4", report.segments[0].out_end_s - 0.5 / 24)
-    assert (bar_index(first), bar_index(last)) == (24, 47)
+    cut = report.segments[0]
+    for slot in (0, 23):
+        shown = grab_frame(tmp_path / "offset.mp4", cut.out_start_s + (slot + 0.5) / 24)
+        expected = math.floor((cut.start_s + slot / 24 - first_frame_s) * 24 + 1e-6)
+        assert bar_index(shown) == expected
     tone = read_audio(tmp_path / "offset.mp4", 0.1, 0.8)
     assert np.sqrt(np.mean(tone**2)) > 0.1
 
@@ -268,7 +273,7 @@ def test_copy_from_a_transport_stream_snaps_to_its_keyframes(sources, tmp_path):
         snapped_s = max(k for k in keyframes if k <= asked)
         assert written.start_s == pytest.approx(snapped_s)
         first = grab_frame(tmp_path / "ts.mp4", written.out_start_s + 0.5 / 24)
-        assert bar_index(first) == round(snapped_s * 24)
+        assert bar_index(first) == round((snapped_s - keyframes[0]) * 24)
 
 
 def test_copy_cannot_crossfade(sources, tmp_path):
@@ -276,3 +281,30 @@ def test_copy_cannot_crossfade(sources, tmp_path):
         export_reel(planned((sources["tone"], 0, 1), (sources["tone_twin"], 0, 1)),
                     tmp_path / "x.mp4", copy=True, crossfade_s=0.2)  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rotated_footage_is_turned_upright_and_pillarboxed(sources, tmp_path):
+    tone, turned = sources["tone"], sources["turned"]
+    assert grab_frame(turned.path, 1.0).shape == (160, 120, 3)
+    report = export_reel(planned((tone, 0.5, 1.0), (turned, 1.0, 2.0)), tmp_path / "turned.mp4")
+    cut = report.segments[1]
+    shown = grab_frame(tmp_path / "turned.mp4", cut.out_start_s + 0.5 / 24)
+    # Upright 120x160 fits 320x240 as 180x240 with 70-pixel black pillars.
+    assert shown[:, :64].max() < 24 and shown[:, -64:].max() < 24
+    # Turning the picture back counter-clockwise gives the stored bars: frame 24.
+    assert bar_index(np.rot90(shown[:, 70:250], k=1)) == 24
+
+
+def test_an_output_suffix_without_a_known_container_is_refused(sources, tmp_path):
+    with pytest.raises(InputError, match=".mp4"):
+        export_reel(planned((sources["tone"], 0.5, 1.0)), tmp_path / "reel.txt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_matroska_output_holds_the_same_reel(sources, tmp_path):
+    segments = planned((sources["tone"], 0.5, 1.5), (sources["mute"], 1.0, 2.0))
+    report = export_reel(segments, tmp_path / "reel.mkv")
+    info = probe_source(tmp_path / "reel.mkv")
+    assert info.duration_s == pytest.approx(2.0, abs=2 / 24)
+    for segment in report.segments:
+        assert_frames_match(tmp_path / "reel.mkv", segment, 24, out_size=(320, 240))

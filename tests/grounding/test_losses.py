@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from vsearch.grounding import GroundingSample, R2Config, R2Model, collate, compute_losses
+from vsearch.errors import InputError
+from vsearch.grounding import (
+    GroundingSample,
+    LossTargets,
+    R2Config,
+    R2Model,
+    collate,
+    compute_losses,
+)
 from vsearch.grounding.losses import assign_targets
 
 
@@ -67,3 +76,23 @@ def test_highlight_only_losses():
     losses = compute_losses(output, batch.targets, config)
     assert set(losses) == {"loss_cls", "loss_sal", "loss_video_cal", "loss_layer_cal"}
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_loss_targets_build_pads_like_collate():
+    targets = LossTargets.build(
+        saliency=[np.ones(3), np.ones(5)], pos_clip=[0, 4], fps=0.5,
+        boundaries=[np.array([[0.0, 2.0]]), np.array([[0.0, 2.0], [4.0, 6.0]])],
+    )
+    assert targets.saliency.shape == (2, 5) and targets.saliency[0, 3:].sum() == 0
+    assert targets.boundary.shape == (2, 2, 2) and torch.isinf(targets.boundary[0, 1]).all()
+    assert targets.fps.tolist() == [0.5, 0.5] and targets.pos_clip.tolist() == [0, 4]
+
+
+def test_masks_must_be_right_padding():
+    config = R2Config(video_width=8, query_width=6, video_tokens=3, dims=16, heads=2)
+    model = R2Model(config).eval()
+    video = torch.zeros(1, 4, 4, 3, 8)
+    query = torch.zeros(1, 2, 4, 6)
+    holey = torch.tensor([[True, False, True, True]])
+    with pytest.raises(InputError, match="prefix"):
+        model(video, holey, query, torch.ones(1, 2, dtype=torch.bool))

@@ -14,8 +14,10 @@ Two ways to join:
   the encoder's reordering depth (a frame or two). This needs every source to share codec
   parameters; when they do not, the join falls back to re-encoding and says why in the result.
 
-Source time 0 is the first presentation time of the video stream, for audio too, so a start
-offset in the container does not shift sound against picture. Output is written to a hidden
+Times are measured as `probe` and frame sampling measure them: from the container's start time,
+for video and audio alike, so a start offset never shifts sound against picture and a moment
+found by search is cut where it was found. Frames are turned upright by their display rotation.
+Output is written to a hidden
 temporary sibling and renamed into place: a reader never sees a truncated file under the final
 name, also when the join fails or is interrupted.
 """
@@ -36,6 +38,7 @@ import av
 import numpy as np
 
 from vsearch.errors import InputError, MediaError, OutputError
+from vsearch.media.probing import probe
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +50,24 @@ _AUDIO_LAYOUT = "stereo"
 _TIME_SLACK_S = 1e-6
 # Time base of copied video packets: fine enough that rescaling never reorders packets.
 _COPY_TIME_BASE = Fraction(1, 90000)
+# Containers a reel can be written to, by output suffix (all carry H.264 + AAC).
+_CONTAINER_BY_SUFFIX = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 # How far past a cut's end copy mode reads to find the packets that frames before the end need.
 _COPY_LOOKAHEAD_S = 1.0
 
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """What joining needs to know about one source file."""
+    """What joining needs to know about one source file.
+
+    width x height is the upright picture; rotation is the clockwise turn (0/90/180/270) that
+    makes the stored picture upright, applied to every frame export decodes.
+    """
 
     path: Path
     width: int
     height: int
+    rotation: int
     fps: Fraction
     duration_s: float
     video_codec: str
@@ -105,24 +115,28 @@ class JoinResult:
 
 
 def probe_source(path: Path | str) -> SourceInfo:
-    """Describe the first video stream (and first audio stream, if any) of a file."""
+    """Describe the first video stream (as `probe` sees it) and the first audio stream, if any.
+
+    width and height are the upright (displayed) size; duration_s is measured like `probe`
+    measures it, from the container start to the end of the last frame.
+    """
     path = Path(path)
+    video_info = probe(path)
     with _open_input(path) as container:
-        video = _video_stream(container, path)
-        ctx = video.codec_context
         audio = container.streams.audio[0] if container.streams.audio else None
-        audio_duration_s = _stream_duration_s(audio, container) if audio is not None else None
+        width, height = video_info.upright_size
         return SourceInfo(
             path=path,
-            width=ctx.width,
-            height=ctx.height,
-            fps=_stream_fps(video),
-            duration_s=_stream_duration_s(video, container),
-            video_codec=ctx.name,
+            width=width,
+            height=height,
+            rotation=video_info.rotation,
+            fps=_stream_fps(_video_stream(container, path)),
+            duration_s=video_info.duration_s,
+            video_codec=video_info.codec,
             has_audio=audio is not None,
             audio_rate=audio.codec_context.sample_rate if audio is not None else None,
             audio_channels=audio.codec_context.channels if audio is not None else 0,
-            audio_duration_s=audio_duration_s,
+            audio_duration_s=_stream_duration_s(audio, container) if audio is not None else None,
         )
 
 
@@ -131,12 +145,12 @@ def keyframe_times(path: Path | str) -> list[float]:
     path = Path(path)
     with _open_input(path) as container:
         video = _video_stream(container, path)
-        origin_s = _origin_s(video)
+        origin = _origin(container)
         times = []
         try:
             for packet in container.demux(video):
                 if packet.pts is not None and packet.is_keyframe:
-                    times.append(float(packet.pts * packet.time_base) - origin_s)
+                    times.append(float(packet.pts * packet.time_base - origin))
         except av.FFmpegError as err:
             raise MediaError(f"cannot read {path}: {err}") from err
     return sorted(times)
@@ -145,13 +159,15 @@ def keyframe_times(path: Path | str) -> list[float]:
 def grab_frame(
     path: Path | str, time_s: float, *, width: int | None = None, height: int | None = None
 ) -> np.ndarray:
-    """RGB (H, W, 3) uint8 of the frame shown at time_s, optionally scaled to width x height.
+    """Upright RGB (H, W, 3) uint8 of the frame shown at time_s, optionally scaled.
 
     Past the last frame, the last frame is returned (what a player shows at the very end).
     """
-    frames = _frames_at_slots(Path(path), [time_s])
+    path = Path(path)
+    rotation = probe(path).rotation
+    frames = _frames_at_slots(path, [time_s])
     try:
-        return next(frames).to_ndarray(format="rgb24", width=width, height=height)
+        return _upright_rgb(next(frames), rotation, width, height)
     finally:
         frames.close()
 
@@ -204,6 +220,7 @@ def join_cuts(
     out_path = Path(out_path)
     if not cuts:
         raise InputError("nothing to join")
+    _container_format(out_path)  # refuse an unknown suffix before decoding anything
     if crossfade_s < 0 or not math.isfinite(crossfade_s):
         raise InputError(f"crossfade_s must be >= 0, got {crossfade_s}")
     if copy and crossfade_s > 0:
@@ -360,7 +377,7 @@ def _join_by_encoding(
                 final_until = layout.sample_at(first + count - fade_out)
                 block = _read_audio(info, cut.start_s, n_samples, layout.audio_rate)
                 audio.add_cut(block, start_sample, final_until)
-            fitter = _Fitter(info.width, info.height, layout.width, layout.height)
+            fitter = _Fitter(info, layout.width, layout.height)
             incoming, tail = tail, []
             for frame_idx, frame in enumerate(_cut_frames(cut, count, fps)):
                 if frame_idx < fade_in:
@@ -425,18 +442,18 @@ def _decoded_from(path: Path, kind: str, time_s: float) -> Iterator[tuple[float,
     for seeking in (time_s > 0, False):
         with _open_input(path) as container:
             video = _video_stream(container, path)
-            origin_s = _origin_s(video)
+            origin = _origin(container)
             stream = video if kind == "video" else container.streams.audio[0]
             if kind == "video":
                 stream.thread_type = "AUTO"
             if seeking:
-                _seek(container, stream, time_s, origin_s, path)
+                _seek(container, stream, time_s, origin, path)
             started = False
             try:
                 for frame in container.decode(stream):
                     if frame.pts is None:
                         continue
-                    frame_s = float(frame.pts * frame.time_base) - origin_s
+                    frame_s = float(frame.pts * frame.time_base - origin)
                     if not started and seeking and frame_s > time_s + _TIME_SLACK_S:
                         logger.debug(
                             "seek overshot %.3f s in %s; decoding from start", time_s, path
@@ -454,10 +471,10 @@ def _seek(
     container: av.container.InputContainer,
     stream: av.stream.Stream,
     time_s: float,
-    origin_s: float,
+    origin: Fraction,
     path: Path,
 ) -> None:
-    offset = math.floor((time_s + origin_s) / stream.time_base)
+    offset = math.floor((Fraction(time_s) + origin) / stream.time_base)
     try:
         container.seek(max(offset, stream.start_time or 0), stream=stream, backward=True)
     except av.FFmpegError as err:
@@ -465,29 +482,44 @@ def _seek(
 
 
 class _Fitter:
-    """Scale a source picture to fit the output size, letterboxed to keep its aspect."""
+    """Turn a source picture upright and scale it to fit the output, letterboxed to keep its
+    aspect."""
 
-    def __init__(self, src_w: int, src_h: int, out_w: int, out_h: int):
-        scale = min(out_w / src_w, out_h / src_h)
-        self.fit_w = max(2, min(out_w, round(src_w * scale / 2) * 2))
-        self.fit_h = max(2, min(out_h, round(src_h * scale / 2) * 2))
+    def __init__(self, info: SourceInfo, out_w: int, out_h: int):
+        scale = min(out_w / info.width, out_h / info.height)
+        self.rotation = info.rotation
+        self.fit_w = max(2, min(out_w, round(info.width * scale / 2) * 2))
+        self.fit_h = max(2, min(out_h, round(info.height * scale / 2) * 2))
         self.out_w, self.out_h = out_w, out_h
         self.x = (out_w - self.fit_w) // 2
         self.y = (out_h - self.fit_h) // 2
         self.exact = (self.fit_w, self.fit_h) == (out_w, out_h)
 
     def frame(self, frame: av.VideoFrame) -> av.VideoFrame:
-        if self.exact:
+        if self.exact and not self.rotation:
             return frame.reformat(width=self.out_w, height=self.out_h, format="yuv420p")
         return _rgb_frame(self.rgb(frame))
 
     def rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        picture = frame.to_ndarray(format="rgb24", width=self.fit_w, height=self.fit_h)
+        picture = _upright_rgb(frame, self.rotation, self.fit_w, self.fit_h)
         if self.exact:
             return picture
         canvas = np.zeros((self.out_h, self.out_w, 3), dtype=np.uint8)
         canvas[self.y : self.y + self.fit_h, self.x : self.x + self.fit_w] = picture
         return canvas
+
+
+def _upright_rgb(
+    frame: av.VideoFrame, rotation: int, width: int | None, height: int | None
+) -> np.ndarray:
+    """RGB of a frame turned clockwise by rotation degrees, then scaled to width x height."""
+    if not rotation:
+        return frame.to_ndarray(format="rgb24", width=width, height=height)
+    turned = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), k=-(rotation // 90)))
+    if (width or turned.shape[1], height or turned.shape[0]) == (turned.shape[1], turned.shape[0]):
+        return turned
+    upright = av.VideoFrame.from_ndarray(turned, format="rgb24")
+    return upright.to_ndarray(format="rgb24", width=width, height=height)
 
 
 def _rgb_frame(rgb: np.ndarray) -> av.VideoFrame:
@@ -563,6 +595,7 @@ def _copy_incompatibility(infos: Sequence[SourceInfo]) -> str | None:
                 ("video codec", video.codec_context.name),
                 ("frame size", (video.codec_context.width, video.codec_context.height)),
                 ("pixel format", video.codec_context.pix_fmt),
+                ("display rotation", info.rotation),
                 ("video codec setup", bytes(video.codec_context.extradata or b"")),
                 ("audio presence", audio is not None),
                 ("audio codec", audio.codec_context.name if audio else None),
@@ -631,9 +664,9 @@ def _pick_packets(
     or None when the first keyframe read lies after the start."""
     video = _video_stream(container, cut.path)
     audio = container.streams.audio[0] if with_audio and container.streams.audio else None
-    origin = Fraction(video.start_time or 0) * video.time_base
+    origin = _origin(container)
     if seeking:
-        _seek(container, video, cut.start_s, float(origin), cut.path)
+        _seek(container, video, cut.start_s, origin, cut.path)
     start, end = Fraction(cut.start_s), Fraction(cut.end_s)
     video_packets: list[av.Packet] = []
     audio_packets: list[tuple[Fraction, av.Packet]] = []
@@ -755,11 +788,12 @@ def _open_output(tmp_path: Path, out_path: Path) -> av.container.OutputContainer
         raise _output_error(out_path, err) from err
 
 
-def _container_format(out_path: Path) -> str | None:
-    # The temporary name keeps the suffix, but name the format explicitly all the same.
-    return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}.get(
-        out_path.suffix.lower()
-    )
+def _container_format(out_path: Path) -> str:
+    try:
+        return _CONTAINER_BY_SUFFIX[out_path.suffix.lower()]
+    except KeyError:
+        known = ", ".join(_CONTAINER_BY_SUFFIX)
+        raise InputError(f"cannot tell the container of {out_path.name}; use {known}") from None
 
 
 def _mux(out: av.container.OutputContainer, packets, out_path: Path) -> None:
@@ -804,8 +838,9 @@ def _video_stream(
     return container.streams.video[0]
 
 
-def _origin_s(video: av.video.stream.VideoStream) -> float:
-    return float((video.start_time or 0) * video.time_base)
+def _origin(container: av.container.InputContainer) -> Fraction:
+    """Source time 0: the container's start time, as `probe` and frame sampling measure it."""
+    return Fraction(container.start_time or 0, av.time_base)
 
 
 def _stream_fps(video: av.video.stream.VideoStream) -> Fraction:

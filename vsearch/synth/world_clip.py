@@ -39,11 +39,13 @@ import click
 import numpy as np
 import torch
 import torch.nn.functional as F
+from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from open_clip.model import CLIP
 
 from vsearch.encoder import ClipEncoder, ClipModelSpec
 from vsearch.encoder.tokens import ClipTokenizer
 from vsearch.errors import InputError, ModelError
+from vsearch.synth.describe import segment_frame_captions
 from vsearch.synth.phrases import background_key, background_phrase, digit_phrase, object_phrase
 from vsearch.synth.scene import Segment
 from vsearch.synth.worldfile import QUERIES_FILE, VIDEOS_DIR, World, read_world
@@ -151,8 +153,6 @@ def training_texts(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
     """Every text true of the frame at t: the world's frame captions plus the static query forms
     (object on a background, two objects, digit next to an object, digit in its colour)."""
     segment = world.plan(video_id).segment_at(t_s)
-    from vsearch.synth.describe import segment_frame_captions
-
     texts = list(segment_frame_captions(segment, t_s))
     texts.extend(_query_forms(segment, t_s))
     return tuple(dict.fromkeys(texts))
@@ -213,9 +213,9 @@ def decode_world(world_dir: Path, *, with_texts: bool = True) -> FramePairs:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Knobs of one training run; `steps=None` fits the step count to `minutes`."""
+    """Knobs of one training run: `steps` makes it deterministic, else it runs `minutes`."""
 
-    videos: int = 120
+    videos: int = 150
     seed: int = 0
     minutes: float = 15.0
     steps: int | None = None
@@ -309,9 +309,8 @@ class _Trainer:
         self.frame_texts = [np.array([index[t] for t in texts]) for texts in pairs.texts]
         self.token_ids = _tokenize(self.vocabulary, int(model.context_length))
         self.rng = np.random.default_rng(settings.seed)
-        mean = torch.tensor((0.48145466, 0.4578275, 0.40821073)).view(1, 3, 1, 1)
-        std = torch.tensor((0.26862954, 0.26130258, 0.27577711)).view(1, 3, 1, 1)
-        self.mean, self.std = mean, std
+        self.mean = torch.tensor(OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
+        self.std = torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1)
 
     def run(self, on_progress: ProgressCallback | None) -> tuple[int, float, float, float]:
         """Train until the step count, or the clock, reaches the end of the cosine schedule.
@@ -504,8 +503,8 @@ def random_encoder(seed: int = 0) -> ClipEncoder:
     return ClipEncoder.from_model(
         model,
         model_id=f"{MODEL_NAME}:random:{seed}",
-        mean=(0.48145466, 0.4578275, 0.40821073),
-        std=(0.26862954, 0.26130258, 0.27577711),
+        mean=OPENAI_DATASET_MEAN,
+        std=OPENAI_DATASET_STD,
         device="cpu",
     )
 
@@ -522,7 +521,7 @@ def _cli_group() -> click.Group:
 
     @main.command()
     @click.argument("out_weights", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--videos", default=120, show_default=True, help="Videos in the training world.")
+    @click.option("--videos", default=150, show_default=True, help="Videos in the training world.")
     @click.option("--seed", default=0, show_default=True, help="Training world seed is 1000+SEED.")
     @click.option("--minutes", default=15.0, show_default=True, help="Training time budget.")
     @click.option("--steps", type=int, default=None, help="Exact step count (overrides minutes).")
