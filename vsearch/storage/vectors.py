@@ -385,9 +385,12 @@ def _calibrate_nprobe(
         if recall >= target_recall + CALIBRATION_MARGIN or nprobe >= ivf.nlist:
             break
         nprobe = min(ivf.nlist, nprobe * 2)
-    if recall < target_recall:
+    if nprobe >= ivf.nlist:
+        # Probing every list is a slower exact scan: the data has no cluster structure that
+        # IVF can use (or the codes are too lossy), and the exact index would serve better.
         logger.warning(
-            "IVF recall %.3f stays below %.2f even at nprobe=%d", recall, target_recall, nprobe
+            "IVF reaches recall@%d of %.3f only by probing all %d lists (target %.2f)",
+            k, recall, nprobe, target_recall,
         )
     ef_search = None if choice.ef_search is None else max(choice.ef_search, 2 * nprobe)
     return dataclasses.replace(choice, nprobe=nprobe, ef_search=ef_search), recall
