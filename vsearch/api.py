@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,7 @@ from vsearch.settings import Settings, load_settings
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoRecord
 from vsearch.storage.layout import LibraryPaths
-from vsearch.storage.lock import WriterLock
+from vsearch.storage.lock import WriterLock, holder_pid
 from vsearch.storage.reconcile import reconcile_vectors
 from vsearch.storage.vectors import VectorStore
 
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 MODEL_KEY = "model_id"
 FPS_KEY = "clip_fps"
 DIM_KEY = "embed_dim"
+SPEC_KEY = "clip_spec"
+DEFAULT_FPS = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,11 @@ class LibraryStatus:
         return dict(self.__dict__)
 
 
+def model_slug(model_id: str) -> str:
+    """A directory name for a model id ("ViT-B-32/openai" -> "ViT-B-32_openai")."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model_id).strip("_") or "model"
+
+
 def _directory_bytes(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
 
@@ -67,7 +76,7 @@ class Library:
     ) -> Library:
         """Open (or with `create`, make) the library at `path` (default: settings.library)."""
         settings = settings or load_settings()
-        root = Path(path or settings.library).expanduser()
+        root = Path(path or settings.library).expanduser().resolve()
         paths = LibraryPaths(root)
         if not paths.catalog.exists():
             if not create:
@@ -91,13 +100,15 @@ class Library:
 
     # -- model -------------------------------------------------------------------------------
     def _clip_spec(self):
-        from vsearch.encoder import ClipModelSpec
+        """The CLIP the user named, else the one this library was indexed with, else the default."""
+        from vsearch.encoder.spec import spec_from_json, spec_from_options
 
         s = self.settings
-        return ClipModelSpec(
-            name=s.clip_model, pretrained=s.clip_pretrained, weights=s.clip_weights,
-            config=s.clip_config,
-        )  # fmt: skip
+        options = (s.clip_model, s.clip_pretrained, s.clip_weights, s.clip_config)
+        stored = self._catalog.get_meta(SPEC_KEY)
+        if stored is not None and all(option is None for option in options):
+            return spec_from_json(json.loads(stored))
+        return spec_from_options(*options)
 
     def encoder(self):
         """The CLIP encoder, loaded on first use and owned by this library object."""
@@ -106,11 +117,11 @@ class Library:
 
             s = self.settings
             self._encoder = ClipEncoder.load(
-                self._clip_spec(), device=s.device, precision=s.precision
+                self._clip_spec(), device=s.device, precision=s.precision, batch_size=s.batch_size
             )
         return self._encoder
 
-    def _check_identity(self, model_id: str, dim: int) -> None:
+    def _check_identity(self, model_id: str) -> None:
         """A library holds one model's vectors at one clip rate; refuse to mix."""
         stored_model = self._catalog.get_meta(MODEL_KEY)
         if stored_model is not None and stored_model != model_id:
@@ -119,15 +130,31 @@ class Library:
                 f"not {model_id}; use the same model or another --library"
             )
         stored_fps = self._catalog.get_meta(FPS_KEY)
-        if stored_fps is not None and float(stored_fps) != self.settings.fps:
+        asked = self.settings.fps
+        if stored_fps is not None and asked is not None and float(stored_fps) != asked:
             raise LibraryError(
                 f"library {self.paths.root} samples {stored_fps} clips/s, not "
-                f"{self.settings.fps}; use --fps {stored_fps} or another --library"
+                f"{asked}; use --fps {stored_fps} or another --library"
             )
-        if stored_model is None:
-            self._catalog.set_meta(MODEL_KEY, model_id)
-            self._catalog.set_meta(FPS_KEY, repr(self.settings.fps))
-            self._catalog.set_meta(DIM_KEY, str(dim))
+
+    @property
+    def fps(self) -> float:
+        """Clips per second: as asked, else as the library was indexed, else 0.5."""
+        if self.settings.fps is not None:
+            return self.settings.fps
+        stored = self._catalog.get_meta(FPS_KEY)
+        return float(stored) if stored is not None else DEFAULT_FPS
+
+    def _remember_identity(self, spec, encoder) -> None:
+        """Record the model of a new library, so later runs and searches reuse it."""
+        if self._catalog.get_meta(MODEL_KEY) is not None:
+            return
+        from vsearch.encoder.spec import spec_to_json
+
+        self._catalog.set_meta(SPEC_KEY, json.dumps(spec_to_json(spec)))
+        self._catalog.set_meta(FPS_KEY, repr(self.fps))
+        self._catalog.set_meta(DIM_KEY, str(encoder.embed_dim))
+        self._catalog.set_meta(MODEL_KEY, encoder.model_id)
 
     # -- indexing ----------------------------------------------------------------------------
     def index(
@@ -139,24 +166,32 @@ class Library:
     ) -> IndexReport:
         """Index new and changed videos under `paths`, drop vanished ones."""
         with WriterLock(self.paths.lock):
+            spec = self._clip_spec()
+            self._check_identity(spec.model_id)  # before loading weights: fail fast
             encoder = self.encoder()
-            self._check_identity(encoder.model_id, encoder.embed_dim)
+            self._remember_identity(spec, encoder)
             vectors = VectorStore.open(self.paths.vectors, encoder.embed_dim)
-            embeddings = ArrayStore(self.paths.embeddings_dir(encoder.model_id))
-            repaired = reconcile_vectors(self._catalog, vectors, embeddings)
-            if repaired.added or repaired.removed:
+            slug = model_slug(encoder.model_id)
+            embeddings = ArrayStore(self.paths.embeddings(slug))
+            repaired = reconcile_vectors(
+                self._catalog, vectors, embeddings, lambda video: video.fingerprint
+            )
+            for video_id in repaired.unrecoverable_video_ids:
+                # embeddings lost: forget the video so this run indexes it again
+                vectors.remove(self._catalog.mark_removed(video_id))
+            if repaired.changed or repaired.unrecoverable_video_ids:
                 log.info("repaired vector index: %s", repaired)
                 vectors.save()
             target = IndexTarget(
                 catalog=self._catalog,
                 vectors=vectors,
-                features=ArrayStore(self.paths.features_dir(encoder.model_id)),
+                features=ArrayStore(self.paths.features(slug)),
                 embeddings=embeddings,
                 model_id=encoder.model_id,
             )
             s = self.settings
             options = IndexOptions(
-                fps=s.fps,
+                fps=self.fps,
                 batch_size=s.batch_size,
                 decode_strategy=s.decode_strategy,
                 store_features=s.store_features,
@@ -176,10 +211,10 @@ class Library:
         model = self._catalog.get_meta(MODEL_KEY)
         fps = self._catalog.get_meta(FPS_KEY)
         dim = self._catalog.get_meta(DIM_KEY)
-        vectors = VectorStore.count_on_disk(self.paths.vectors) if dim else 0
+        vectors = VectorStore.committed_count(self.paths.vectors) if dim else 0
         feature_bytes = 0
         if model is not None:
-            features_dir = self.paths.features_dir(model)
+            features_dir = self.paths.features(model_slug(model))
             feature_bytes = _directory_bytes(features_dir) if features_dir.exists() else 0
         return LibraryStatus(
             library=str(self.paths.root),
@@ -194,5 +229,5 @@ class Library:
             disk_bytes=_directory_bytes(self.paths.root),
             feature_bytes=feature_bytes,
             feature_bytes_per_hour=(feature_bytes / stats.hours) if stats.hours else None,
-            indexing=WriterLock.is_held(self.paths.lock),
+            indexing=holder_pid(self.paths.lock) is not None,
         )

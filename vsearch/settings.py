@@ -32,15 +32,22 @@ class Settings:
     """Every tunable of vsearch, with its default."""
 
     library: Path = _setting(None, "Library directory holding catalogue, vectors and features.")
-    clip_model: str = _setting("ViT-B-32", "open_clip architecture name.")
-    clip_pretrained: str | None = _setting("openai", "open_clip pretrained tag (downloaded once, then cached).")
+    clip_model: str | None = _setting(
+        None, "open_clip architecture name (unset: the library's model, else ViT-B-32)."
+    )
+    clip_pretrained: str | None = _setting(
+        None, "open_clip pretrained tag, downloaded once then cached; none for no tag "
+        "(unset: the library's, else openai)."
+    )
     clip_weights: Path | None = _setting(
         None, "Local CLIP weights: open_clip checkpoint or OpenAI-format state dict."
     )
     clip_config: Path | None = _setting(
         None, "Custom open_clip architecture JSON (used with clip_weights)."
     )
-    fps: float = _setting(0.5, "Clips per second: one frame is sampled per clip (0.5 = 2 s clips).")
+    fps: float | None = _setting(
+        None, "Clips per second, one frame sampled per clip (unset: the library's, else 0.5)."
+    )
     batch_size: int = _setting(32, "Frames per CLIP forward pass.")
     device: str = _setting("auto", "Torch device: auto, cpu, cuda, cuda:N.")
     precision: str = _setting("fp32", "CLIP precision: fp32 (reference parity), bf16 or fp16.")
@@ -57,7 +64,7 @@ class Settings:
     def __post_init__(self) -> None:
         if self.library is None:
             object.__setattr__(self, "library", default_library_dir())
-        if self.fps <= 0:
+        if self.fps is not None and self.fps <= 0:
             raise InputError(f"fps must be positive, got {self.fps}")
         if self.batch_size < 1:
             raise InputError(f"batch size must be at least 1, got {self.batch_size}")
@@ -88,8 +95,6 @@ def _coerce(name: str, raw: Any) -> Any:
         if isinstance(raw, bool):
             return raw
         return str(raw).strip().lower() in ("1", "true", "yes", "on")
-    if name == "clip_pretrained" and str(raw).lower() in ("", "none"):
-        return None
     return str(raw)
 
 

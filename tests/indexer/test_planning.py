@@ -10,17 +10,24 @@ import pytest
 
 from vsearch.errors import InputError
 from vsearch.indexer.discovery import find_videos
-from vsearch.indexer.planning import Stamp, plan_index
+from vsearch.indexer.planning import plan_index
+from vsearch.storage.fingerprint import FileStamp
 
 
 @dataclass
 class Record:
     id: int
-    path: str
-    size_bytes: int
-    mtime_ns: int
-    fingerprint: str
+    path: Path
+    size_bytes: int | None
+    mtime_ns: int | None
+    fingerprint: str | None
     status: str = "indexed"
+
+    @property
+    def stamp(self) -> FileStamp | None:
+        if self.size_bytes is None or self.mtime_ns is None:
+            return None
+        return FileStamp(self.size_bytes, self.mtime_ns)
 
 
 def content_hash(path: Path) -> str:
@@ -28,8 +35,8 @@ def content_hash(path: Path) -> str:
 
 
 def record_for(video_id: int, path: Path, status: str = "indexed") -> Record:
-    stamp = Stamp.of(path)
-    return Record(video_id, str(path), stamp.size_bytes, stamp.mtime_ns, content_hash(path), status)
+    stamp = FileStamp.of(path)
+    return Record(video_id, path, stamp.size_bytes, stamp.mtime_ns, content_hash(path), status)
 
 
 @pytest.fixture()
@@ -77,7 +84,7 @@ def test_touched_identical_file_is_restamped_not_reindexed(folder: Path) -> None
     os.utime(found[0], ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
     plan = plan_index(found, known, [folder], fingerprint=content_hash)
     assert plan.to_index == ()
-    assert plan.restamped == ((0, Stamp.of(found[0])),)
+    assert plan.restamped == ((0, FileStamp.of(found[0])),)
 
 
 def test_changed_and_deleted_files_are_picked_up(folder: Path) -> None:
@@ -92,7 +99,7 @@ def test_changed_and_deleted_files_are_picked_up(folder: Path) -> None:
 
 def test_videos_outside_the_scanned_roots_are_left_alone(folder: Path, tmp_path_factory) -> None:
     other = tmp_path_factory.mktemp("other") / "gone.mp4"
-    known = [Record(7, str(other), 1, 1, "x")]
+    known = [Record(7, other, 1, 1, "x")]
     plan = plan_index(find_videos([folder]), known, [folder], fingerprint=content_hash)
     assert plan.removed == ()
 

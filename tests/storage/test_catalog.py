@@ -15,7 +15,7 @@ import pytest
 
 from tests.storage.conftest import make_facts
 from vsearch.errors import InputError, LibraryError
-from vsearch.storage import Catalog, VideoFacts
+from vsearch.storage import Catalog, FileStamp, VideoFacts
 
 Facts = Callable[..., VideoFacts]
 BOUNDS_3 = [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
@@ -101,6 +101,10 @@ def test_record_failed_with_facts_or_path(catalog: Catalog, facts_for: Facts,
     catalog.record_failed(tmp_path / "videos" / "broken.avi", "no video stream")
     broken = catalog.find_video(tmp_path / "videos" / "broken.avi")
     assert broken is not None and broken.stamp is None and broken.codec is None
+    catalog.record_failed(tmp_path / "videos" / "broken.avi", "no video stream",
+                          stamp=FileStamp(77, 88))
+    broken = catalog.find_video(tmp_path / "videos" / "broken.avi")
+    assert broken is not None and broken.stamp == FileStamp(77, 88)
     assert [v.path.name for v in catalog.list_videos(status="failed")] == ["a.mp4", "broken.avi"]
     assert catalog.stats().failed == 2 and _clip_rows(catalog) == 0
 
@@ -206,3 +210,14 @@ def test_find_by_fingerprint_spots_moved_files(catalog: Catalog, facts_for: Fact
     [hit] = catalog.find_by_fingerprint("p1-same")
     assert hit.path.name == "a.mp4"
     assert catalog.find_by_fingerprint("p1-none") == []
+
+
+def test_update_stamp_of_unchanged_content(catalog: Catalog, facts_for: Facts) -> None:
+    rec = catalog.record_indexed(facts_for("a.mp4"), BOUNDS_3, model_id="m",
+                                 features_stored=False)
+    catalog.update_stamp(rec.video_id, FileStamp(1000, 42))
+    video = catalog.get_video(rec.video_id)
+    assert video is not None and video.stamp == FileStamp(1000, 42)
+    assert video.status == "indexed" and video.clip_count == 3
+    with pytest.raises(LibraryError):
+        catalog.update_stamp(9999, FileStamp(1, 1))

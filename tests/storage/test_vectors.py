@@ -59,6 +59,8 @@ def test_add_search_remove_save_load_keep_ids(tmp_path: Path) -> None:
     _, padded = loaded.search(x[:1], 200)
     assert (padded[0, 90:] == -1).all() and (padded[0, :90] >= 0).all()
 
+    assert VectorStore.committed_count(tmp_path / "vectors") == 90
+    assert VectorStore.committed_count(tmp_path / "elsewhere") == 0
     sidecar = json.loads((tmp_path / "vectors" / SIDECAR_NAME).read_text())
     assert sidecar["factory"] == "IDMap2,Flat" and sidecar["dim"] == DIM
     assert sidecar["count"] == 90 and sidecar["metric"] == "inner_product"

@@ -35,16 +35,13 @@ def extract_command(
 
     Videos are found in VIDEOS_DIR by file stem; files already written are skipped.
     """
-    from vsearch.encoder import ClipModelSpec
+    from vsearch.encoder.spec import spec_from_options
     from vsearch.research.features import extract_features
 
     s = settings_from(options)
-    spec = ClipModelSpec(
-        name=s.clip_model, pretrained=s.clip_pretrained, weights=s.clip_weights,
-        config=s.clip_config,
-    )  # fmt: skip
+    spec = spec_from_options(s.clip_model, s.clip_pretrained, s.clip_weights, s.clip_config)
     report = extract_features(
-        videos_dir, annotations, out_dir, spec=spec, fps=s.fps, batch_size=s.batch_size,
+        videos_dir, annotations, out_dir, spec=spec, fps=s.fps or 0.5, batch_size=s.batch_size,
         device=s.device, precision=s.precision, on_progress=_progress_line,
     )  # fmt: skip
     if as_json:

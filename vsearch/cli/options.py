@@ -24,10 +24,8 @@ def library_option(command: Callable) -> Callable:
 def clip_options(command: Callable) -> Callable:
     """How to get the CLIP model: name + pretrained tag, local weights, or a custom config."""
     decorators = [
-        click.option("--clip-model", default=None, help=HELP["clip_model"] + " [ViT-B-32]"),
-        click.option(
-            "--clip-pretrained", default=None, help=HELP["clip_pretrained"] + " [openai]"
-        ),
+        click.option("--clip-model", default=None, help=HELP["clip_model"]),
+        click.option("--clip-pretrained", default=None, help=HELP["clip_pretrained"]),
         click.option(
             "--clip-weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
             help=HELP["clip_weights"] + " [env VSEARCH_CLIP_WEIGHTS]",

@@ -59,6 +59,43 @@ class ClipModelSpec:
         return f"{self.architecture}:file:{digest[:_FILE_DIGEST_CHARS]}"
 
 
+NO_TAG = "none"
+DEFAULT_NAME = "ViT-B-32"
+
+
+def spec_from_options(
+    name: str | None, pretrained: str | None, weights: Path | None, config: Path | None
+) -> ClipModelSpec:
+    """The spec a user asked for; unset name/tag take the defaults, tag "none" means no tag."""
+    tag = OPENAI_TAG if pretrained is None else pretrained
+    return ClipModelSpec(
+        name=name or DEFAULT_NAME,
+        pretrained=None if tag.lower() == NO_TAG else tag,
+        weights=weights,
+        config=config,
+    )
+
+
+def spec_to_json(spec: ClipModelSpec) -> dict:
+    """A JSON-able record of the spec, stored in a library so later runs reuse its model."""
+    return {
+        "name": spec.name,
+        "pretrained": spec.pretrained,
+        "weights": None if spec.weights is None else str(Path(spec.weights).resolve()),
+        "config": None if spec.config is None else str(Path(spec.config).resolve()),
+    }
+
+
+def spec_from_json(record: dict) -> ClipModelSpec:
+    """Inverse of `spec_to_json`."""
+    return ClipModelSpec(
+        name=record["name"],
+        pretrained=record["pretrained"],
+        weights=None if record["weights"] is None else Path(record["weights"]),
+        config=None if record["config"] is None else Path(record["config"]),
+    )
+
+
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file, read in chunks so multi-GB checkpoints do not sit in memory."""
     digest = hashlib.sha256()

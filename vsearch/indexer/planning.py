@@ -11,29 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from vsearch.storage.fingerprint import FileStamp
+
 
 class KnownVideo(Protocol):
     """What planning needs from a catalogue record."""
 
     id: int
-    path: str
-    size_bytes: int
-    mtime_ns: int
-    fingerprint: str
+    path: Path
+    fingerprint: str | None
     status: str
 
-
-@dataclass(frozen=True)
-class Stamp:
-    """The cheap identity of a file on disk."""
-
-    size_bytes: int
-    mtime_ns: int
-
-    @classmethod
-    def of(cls, path: Path) -> Stamp:
-        stat = path.stat()
-        return cls(size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    @property
+    def stamp(self) -> FileStamp | None: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +32,7 @@ class IndexPlan:
 
     to_index: tuple[Path, ...]
     unchanged: tuple[Path, ...]
-    restamped: tuple[tuple[int, Stamp], ...]
+    restamped: tuple[tuple[int, FileStamp], ...]
     removed: tuple[int, ...]
 
 
@@ -63,10 +53,10 @@ def plan_index(
     Videos recorded under one of `roots` whose file is gone are planned for removal; videos
     elsewhere are left alone, so indexing one folder never forgets another.
     """
-    by_path = {record.path: record for record in known}
+    by_path = {str(record.path): record for record in known}
     to_index: list[Path] = []
     unchanged: list[Path] = []
-    restamped: list[tuple[int, Stamp]] = []
+    restamped: list[tuple[int, FileStamp]] = []
     found_names = {str(path) for path in found}
     for path in found:
         record = by_path.get(str(path))
@@ -76,8 +66,8 @@ def plan_index(
         if record.status == "failed" and retry_failed:
             to_index.append(path)
             continue
-        stamp = Stamp.of(path)
-        if stamp == Stamp(record.size_bytes, record.mtime_ns):
+        stamp = FileStamp.of(path)
+        if stamp == record.stamp:
             unchanged.append(path)
         elif record.status == "indexed" and fingerprint(path) == record.fingerprint:
             unchanged.append(path)
@@ -88,7 +78,7 @@ def plan_index(
         record.id
         for record in by_path.values()
         if record.status != "removed"
-        and record.path not in found_names
+        and str(record.path) not in found_names
         and _under(Path(record.path), roots)
         and not Path(record.path).exists()
     ]

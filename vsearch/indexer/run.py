@@ -16,14 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from vsearch.errors import MediaError
 from vsearch.indexer.discovery import find_videos, scan_roots
 from vsearch.indexer.encoding import EncodedVideo, FailedVideo, FrameEncoder, encode_videos
-from vsearch.indexer.planning import Stamp, plan_index
+from vsearch.indexer.planning import plan_index
 from vsearch.indexer.reports import FailedFile, IndexProgress, IndexReport
 from vsearch.media import clip_bounds
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoFacts
-from vsearch.storage.fingerprint import file_fingerprint
+from vsearch.storage.fingerprint import FileStamp, file_fingerprint
 from vsearch.storage.vectors import VectorStore
 
 ProgressCallback = Callable[[IndexProgress], None]
@@ -60,10 +61,10 @@ def _clip_bounds(count: int, fps: float, duration_s: float) -> list[tuple[float,
 
 
 def _facts(path: Path, encoded: EncodedVideo, fingerprint: str) -> VideoFacts:
-    stamp = Stamp.of(path)
+    stamp = FileStamp.of(path)
     info = encoded.info
     return VideoFacts(
-        path=str(path),
+        path=path,
         size_bytes=stamp.size_bytes,
         mtime_ns=stamp.mtime_ns,
         fingerprint=fingerprint,
@@ -72,7 +73,7 @@ def _facts(path: Path, encoded: EncodedVideo, fingerprint: str) -> VideoFacts:
         codec=info.codec,
         width=info.width,
         height=info.height,
-        fps=info.fps,
+        fps=info.fps or 0.0,
         rotation=info.rotation,
         has_audio=info.has_audio,
     )
@@ -107,7 +108,7 @@ class IndexRun:
             retry_failed=self._options.retry_failed,
         )
         for video_id, stamp in plan.restamped:
-            catalog.update_stamp(video_id, stamp.size_bytes, stamp.mtime_ns)
+            catalog.update_stamp(video_id, stamp)
         for video_id in plan.removed:
             self._remove(video_id)
         if plan.removed:
@@ -174,36 +175,34 @@ class IndexRun:
             model_id=target.model_id,
             features_stored=self._options.store_features,
         )
-        if stored.replaced_clip_ids:
-            target.vectors.remove(np.asarray(stored.replaced_clip_ids, dtype=np.int64))
-        target.vectors.add(np.asarray(stored.clip_ids, dtype=np.int64), encoded.embeddings)
+        if len(stored.replaced_clip_ids):
+            target.vectors.remove(stored.replaced_clip_ids)
+        target.vectors.add(stored.clip_ids, encoded.embeddings)
         if previous is not None and previous.fingerprint != fingerprint:
             self._drop_arrays_if_unused(previous.fingerprint)
         return count
 
     def _record_failure(self, failed: FailedVideo) -> None:
         try:
-            stamp = Stamp.of(failed.path)
-        except OSError:
+            stamp = FileStamp.of(failed.path)
+        except MediaError:  # vanished meanwhile: nothing to remember
             return
-        fingerprint = file_fingerprint(failed.path) if stamp.size_bytes else ""
-        dropped = self._target.catalog.record_failed(
-            str(failed.path), stamp.size_bytes, stamp.mtime_ns, fingerprint, failed.error
-        )
-        if dropped:
-            self._target.vectors.remove(np.asarray(dropped, dtype=np.int64))
+        dropped = self._target.catalog.record_failed(failed.path, failed.error, stamp=stamp)
+        if len(dropped):
+            self._target.vectors.remove(dropped)
 
     def _remove(self, video_id: int) -> None:
         catalog = self._target.catalog
         record = catalog.get_video(video_id)
         dropped = catalog.mark_removed(video_id)
-        if dropped:
-            self._target.vectors.remove(np.asarray(dropped, dtype=np.int64))
+        if len(dropped):
+            self._target.vectors.remove(dropped)
         if record is not None and record.fingerprint:
             self._drop_arrays_if_unused(record.fingerprint)
 
     def _drop_arrays_if_unused(self, fingerprint: str) -> None:
-        if self._target.catalog.fingerprint_in_use(fingerprint):
+        users = self._target.catalog.find_by_fingerprint(fingerprint)
+        if any(video.status == "indexed" for video in users):
             return
         self._target.features.delete(fingerprint)
         self._target.embeddings.delete(fingerprint)

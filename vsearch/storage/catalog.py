@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vsearch.errors import InputError, LibraryError
+from vsearch.storage.fingerprint import FileStamp
 from vsearch.storage.migrations import SCHEMA_VERSION_KEY, migrate
 from vsearch.storage.models import VIDEO_STATUSES, Clip, Meta, Video
 from vsearch.storage.records import (
@@ -285,11 +286,13 @@ class Catalog:
                 clip_ids = _ids(result.scalars())
             return IndexedVideo(video.id, clip_ids, replaced)
 
-    def record_failed(self, subject: VideoFacts | Path | str, reason: str) -> np.ndarray:
+    def record_failed(
+        self, subject: VideoFacts | Path | str, reason: str, *, stamp: FileStamp | None = None
+    ) -> np.ndarray:
         """Mark a video failed with ``reason``; return the ids of clips it had (now dropped).
 
-        Pass VideoFacts when the file was probed, so the stamp is kept and an unchanged
-        failing file is not retried on every run; pass a path when even probing failed.
+        Pass VideoFacts when the file was probed, or a path plus its ``stamp`` when even probing
+        failed: with a stamp kept, an unchanged failing file is not retried on every run.
         """
         now = _now()
         path = subject.path if isinstance(subject, VideoFacts) else subject
@@ -297,11 +300,24 @@ class Catalog:
             video, dropped = self._upsert_dropping_clips(s, path_key(path), now)
             if isinstance(subject, VideoFacts):
                 _apply_facts(video, subject)
+            elif stamp is not None:
+                video.size_bytes = stamp.size_bytes
+                video.mtime_ns = stamp.mtime_ns
             video.status = "failed"
             video.error = reason
             video.clip_count = 0
             video.features_stored = False
             return dropped
+
+    def update_stamp(self, video_id: int, stamp: FileStamp) -> None:
+        """Record a new size/mtime for a file whose content fingerprint did not change."""
+        with self._session(write=True) as s:
+            video = s.get(Video, video_id)
+            if video is None:
+                raise LibraryError(f"no video with id {video_id} in the catalogue")
+            video.size_bytes = stamp.size_bytes
+            video.mtime_ns = stamp.mtime_ns
+            video.updated_at = _now()
 
     def mark_removed(self, video_id: int) -> np.ndarray:
         """Mark a video whose file is gone as removed; return its dropped clip ids."""

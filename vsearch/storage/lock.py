@@ -27,6 +27,26 @@ class WriterLock:
     def held(self) -> bool:
         return self._fd is not None
 
+    @staticmethod
+    def is_held(path: Path) -> bool:
+        """Whether some process (this one included) holds the lock at ``path`` right now.
+
+        Only a snapshot: the answer may change immediately after.
+        """
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise LibraryError(f"cannot open lock file {path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing also drops the probe's own shared lock
+        return False
+
     def acquire(self) -> None:
         if self._fd is not None:
             raise LibraryError(f"lock {self.path} is already held by this object")
@@ -71,6 +91,29 @@ class WriterLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def holder_pid(path: Path) -> int | None:
+    """The pid of a live process holding the lock at ``path``, without touching the lock.
+
+    Taking the lock just to test it would make a concurrent ``vsearch index`` fail as busy, so
+    this reads the pid the holder wrote (a released lock is truncated to empty) and checks that
+    the process still exists (a SIGKILLed holder leaves its pid behind but no process).
+    """
+    try:
+        text = Path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.isdigit():
+        return None
+    pid = int(text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid  # alive, owned by another user
+    return pid
 
 
 def _read_pid(fd: int) -> int | None:

@@ -141,6 +141,17 @@ class VectorStore:
             measured_recall=sidecar.get("measured_recall"),
         )
 
+    @staticmethod
+    def committed_count(directory: Path) -> int:
+        """Vectors in the last saved generation, read from the sidecar without loading FAISS."""
+        sidecar_path = Path(directory) / SIDECAR_NAME
+        if not sidecar_path.exists():
+            return 0
+        try:
+            return int(json.loads(sidecar_path.read_text(encoding="utf-8"))["count"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise LibraryError(f"unreadable vector sidecar {sidecar_path}: {exc}") from exc
+
     # -- identity -----------------------------------------------------------------------
 
     @property
