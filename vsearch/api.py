@@ -57,6 +57,26 @@ def model_slug(model_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", model_id).strip("_") or "model"
 
 
+def resolve_clip_spec(settings: Settings, stored_json: str | None):
+    """The CLIP the user named, else the one the library was indexed with, else the default."""
+    from vsearch.encoder.spec import spec_from_json, spec_from_options
+
+    s = settings
+    options = (s.clip_model, s.clip_pretrained, s.clip_weights, s.clip_config)
+    if stored_json is not None and all(option is None for option in options):
+        return spec_from_json(json.loads(stored_json))
+    return spec_from_options(*options)
+
+
+def _load_encoder(spec, settings: Settings):
+    from vsearch.encoder import ClipEncoder
+
+    return ClipEncoder.load(
+        spec, device=settings.device, precision=settings.precision,
+        batch_size=settings.batch_size,
+    )  # fmt: skip
+
+
 def _directory_bytes(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
 
@@ -74,15 +94,23 @@ class Library:
     def open(
         cls, path: Path | None = None, settings: Settings | None = None, *, create: bool = False
     ) -> Library:
-        """Open (or with `create`, make) the library at `path` (default: settings.library)."""
+        """Open the library at `path` (default: settings.library).
+
+        With `create`, a missing library is made, but only after its CLIP model has loaded, so
+        a missing model (ModelError) leaves nothing half-written behind.
+        """
         settings = settings or load_settings()
         root = Path(path or settings.library).expanduser().resolve()
         paths = LibraryPaths(root)
-        if not paths.catalog.exists():
-            if not create:
-                raise LibraryError(f"no library at {root} (run `vsearch index DIR` first)")
-            root.mkdir(parents=True, exist_ok=True)
-        return cls(paths, settings, Catalog.open(paths.catalog, create=create))
+        if paths.catalog.exists():
+            return cls(paths, settings, Catalog.open(paths.catalog, create=False))
+        if not create:
+            raise LibraryError(f"no library at {root} (run `vsearch index DIR` first)")
+        encoder = _load_encoder(resolve_clip_spec(settings, None), settings)
+        root.mkdir(parents=True, exist_ok=True)
+        library = cls(paths, settings, Catalog.open(paths.catalog, create=True))
+        library._encoder = encoder
+        return library
 
     def __enter__(self) -> Library:
         return self
@@ -100,25 +128,12 @@ class Library:
 
     # -- model -------------------------------------------------------------------------------
     def _clip_spec(self):
-        """The CLIP the user named, else the one this library was indexed with, else the default."""
-        from vsearch.encoder.spec import spec_from_json, spec_from_options
-
-        s = self.settings
-        options = (s.clip_model, s.clip_pretrained, s.clip_weights, s.clip_config)
-        stored = self._catalog.get_meta(SPEC_KEY)
-        if stored is not None and all(option is None for option in options):
-            return spec_from_json(json.loads(stored))
-        return spec_from_options(*options)
+        return resolve_clip_spec(self.settings, self._catalog.get_meta(SPEC_KEY))
 
     def encoder(self):
         """The CLIP encoder, loaded on first use and owned by this library object."""
         if self._encoder is None:
-            from vsearch.encoder import ClipEncoder
-
-            s = self.settings
-            self._encoder = ClipEncoder.load(
-                self._clip_spec(), device=s.device, precision=s.precision, batch_size=s.batch_size
-            )
+            self._encoder = _load_encoder(self._clip_spec(), self.settings)
         return self._encoder
 
     def _check_identity(self, model_id: str) -> None:
@@ -168,10 +183,12 @@ class Library:
         with WriterLock(self.paths.lock):
             spec = self._clip_spec()
             self._check_identity(spec.model_id)  # before loading weights: fail fast
-            encoder = self.encoder()
-            self._remember_identity(spec, encoder)
-            vectors = VectorStore.open(self.paths.vectors, encoder.embed_dim)
-            slug = model_slug(encoder.model_id)
+            stored_dim = self._catalog.get_meta(DIM_KEY)
+            if stored_dim is None:
+                self._remember_identity(spec, self.encoder())
+                stored_dim = str(self.encoder().embed_dim)
+            vectors = VectorStore.open(self.paths.vectors, int(stored_dim))
+            slug = model_slug(spec.model_id)
             embeddings = ArrayStore(self.paths.embeddings(slug))
             repaired = reconcile_vectors(
                 self._catalog, vectors, embeddings, lambda video: video.fingerprint
@@ -187,7 +204,7 @@ class Library:
                 vectors=vectors,
                 features=ArrayStore(self.paths.features(slug)),
                 embeddings=embeddings,
-                model_id=encoder.model_id,
+                model_id=spec.model_id,
             )
             s = self.settings
             options = IndexOptions(
@@ -198,7 +215,7 @@ class Library:
                 save_interval_s=s.save_interval_s,
                 retry_failed=retry_failed,
             )
-            return IndexRun(target, encoder, options, on_progress).run(paths)
+            return IndexRun(target, self.encoder, options, on_progress).run(paths)
 
     # -- inspection --------------------------------------------------------------------------
     def videos(self, status: str | None = None) -> list[VideoRecord]:

@@ -80,12 +80,16 @@ def _facts(path: Path, encoded: EncodedVideo, fingerprint: str) -> VideoFacts:
 
 
 class IndexRun:
-    """Carries out one `vsearch index`; the caller holds the writer lock."""
+    """Carries out one `vsearch index`; the caller holds the writer lock.
+
+    `encoder` is a factory, called only when there is something to encode, so a re-run over
+    an unchanged folder never loads the model.
+    """
 
     def __init__(
         self,
         target: IndexTarget,
-        encoder: FrameEncoder,
+        encoder: Callable[[], FrameEncoder],
         options: IndexOptions,
         on_progress: ProgressCallback | None = None,
     ) -> None:
@@ -127,15 +131,18 @@ class IndexRun:
                 IndexProgress("index", indexed + len(failed), files_total, frames_done, 0)
             )
 
-        try:
-            for outcome in encode_videos(
+        outcomes = ()
+        if plan.to_index:
+            outcomes = encode_videos(
                 plan.to_index,
-                self._encoder,
+                self._encoder(),
                 fps=self._options.fps,
                 strategy=self._options.decode_strategy,
                 batch_size=self._options.batch_size,
                 on_frames=count_frames,
-            ):
+            )
+        try:
+            for outcome in outcomes:
                 if isinstance(outcome, FailedVideo):
                     self._record_failure(outcome)
                     failed.append(FailedFile(str(outcome.path), outcome.error))
