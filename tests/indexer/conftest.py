@@ -35,7 +35,9 @@ def moving_square_frames(seconds: float, fps: int, seed: int, size=(96, 64)) -> 
 def make_video(tmp_path: Path) -> Callable[..., Path]:
     """Write a small real video: make_video("dir/name.mp4", seconds=6, seed=1, codec=...)."""
 
-    def make(relative: str, *, seconds: float = 6.0, seed: int = 0, fps: int = 10, **kwargs) -> Path:
+    def make(
+        relative: str, *, seconds: float = 6.0, seed: int = 0, fps: int = 10, **kwargs
+    ) -> Path:
         path = tmp_path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         write_video(path, moving_square_frames(seconds, fps, seed), fps=fps, **kwargs)

@@ -99,7 +99,8 @@ def test_index_refuses_while_another_indexer_holds_the_library(
 ) -> None:
     make_video("videos/a.mp4", seconds=4)
     library = tmp_path / "lib"
-    assert run("index", str(tmp_path / "videos"), "--library", str(library), *tiny_clip_args)[0] == 0
+    folder = str(tmp_path / "videos")
+    assert run("index", folder, "--library", str(library), *tiny_clip_args)[0] == 0
     with WriterLock(library / "index.lock"):
         code, _, output = run("index", str(tmp_path / "videos"), "--library", str(library))
         assert code == 7, output
