@@ -12,6 +12,7 @@ import pytest
 
 from vsearch.errors import LibraryBusyError
 from vsearch.storage import WriterLock
+from vsearch.storage.lock import holder_pid
 
 HOLDER = """
 import sys, time
@@ -35,7 +36,7 @@ def test_second_process_is_refused_until_holder_is_killed(tmp_path: Path) -> Non
     lock_path = tmp_path / "index.lock"
     holder = _start_holder(lock_path)
     try:
-        assert WriterLock.is_held(lock_path)
+        assert holder_pid(lock_path) == holder.pid
         with pytest.raises(LibraryBusyError) as caught:
             WriterLock(lock_path).acquire()
         message = str(caught.value)
@@ -45,7 +46,7 @@ def test_second_process_is_refused_until_holder_is_killed(tmp_path: Path) -> Non
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=10)
-    assert not WriterLock.is_held(lock_path)
+    assert holder_pid(lock_path) is None
     with WriterLock(lock_path) as lock:  # the kernel dropped the dead holder's lock
         assert lock.held
         assert lock_path.read_text().strip() == str(os.getpid())
@@ -54,10 +55,10 @@ def test_second_process_is_refused_until_holder_is_killed(tmp_path: Path) -> Non
 
 def test_exclusion_within_one_process_and_release(tmp_path: Path) -> None:
     lock_path = tmp_path / "index.lock"
-    assert not WriterLock.is_held(lock_path)
+    assert holder_pid(lock_path) is None
     first = WriterLock(lock_path)
     with first:
-        assert WriterLock.is_held(lock_path)
+        assert holder_pid(lock_path) == os.getpid()
         with pytest.raises(LibraryBusyError):
             WriterLock(lock_path).acquire()
     assert not first.held

@@ -25,6 +25,7 @@ from vsearch.media import clip_bounds
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoFacts
 from vsearch.storage.fingerprint import FileStamp, file_fingerprint
+from vsearch.storage.reconcile import rebuild_vectors
 from vsearch.storage.vectors import VectorStore
 
 ProgressCallback = Callable[[IndexProgress], None]
@@ -156,6 +157,7 @@ class IndexRun:
                 )
                 if time.monotonic() - self._last_save >= self._options.save_interval_s:
                     self._save_vectors()
+            self._rebuild_vectors_if_due()  # only after a complete run, never on the way out
         finally:
             self._save_vectors()
         self._on_progress(IndexProgress("done", files_total, files_total, frames_done, 0))
@@ -213,6 +215,14 @@ class IndexRun:
             return
         self._target.features.delete(fingerprint)
         self._target.embeddings.delete(fingerprint)
+
+    def _rebuild_vectors_if_due(self) -> None:
+        """Switch index type (exact <-> IVF) or retrain when the library grew or shrank enough."""
+        target = self._target
+        if target.vectors.rebuild_due():
+            rebuild_vectors(
+                target.catalog, target.vectors, target.embeddings, lambda video: video.fingerprint
+            )
 
     def _save_vectors(self) -> None:
         self._target.vectors.save()

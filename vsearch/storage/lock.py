@@ -27,26 +27,6 @@ class WriterLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    @staticmethod
-    def is_held(path: Path) -> bool:
-        """Whether some process (this one included) holds the lock at ``path`` right now.
-
-        Only a snapshot: the answer may change immediately after.
-        """
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            raise LibraryError(f"cannot open lock file {path}: {exc.strerror}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)  # closing also drops the probe's own shared lock
-        return False
-
     def acquire(self) -> None:
         if self._fd is not None:
             raise LibraryError(f"lock {self.path} is already held by this object")
