@@ -248,3 +248,54 @@ class Library:
             feature_bytes_per_hour=(feature_bytes / stats.hours) if stats.hours else None,
             indexing=holder_pid(self.paths.lock) is not None,
         )
+
+    # -- search ------------------------------------------------------------------------------
+    def _search_session(self, grounding: str):
+        """The search session for `grounding`, opened once and reused by later queries."""
+        sessions = self.__dict__.setdefault("_search_sessions", {})
+        if grounding not in sessions:
+            from vsearch.search.session import open_session
+
+            spec = self._clip_spec()
+            self._check_identity(spec.model_id)
+            sessions[grounding] = open_session(
+                paths=self.paths, catalog=self._catalog, encoder=self.encoder,
+                model_id=spec.model_id, model_slug=model_slug(spec.model_id),
+                embed_dim=int(self._catalog.get_meta(DIM_KEY) or 0), fps=self.fps,
+                grounding=grounding, checkpoint=self.settings.grounding_checkpoint,
+            )  # fmt: skip
+        return sessions[grounding]
+
+    def search(self, query: str, *, top_k: int = 10, per_video: int = 3,
+               min_score: float | None = None, path_glob: str | None = None,
+               candidates: int = 20, grounding: str = "r2"):  # fmt: skip
+        """Ranked moments for `query` across the library, stored under the result's id."""
+        from vsearch.search.query import check_query
+        from vsearch.search.records import SearchOptions
+
+        options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding)
+        query = check_query(query)
+        return self._search_session(grounding).search(query, options)
+
+    def search_batch(self, queries_path: Path, out_path: Path, *, top_k: int = 10,
+                     per_video: int = 3, min_score: float | None = None,
+                     path_glob: str | None = None, candidates: int = 20, grounding: str = "r2",
+                     on_progress=None):  # fmt: skip
+        """One prediction line per query line of `queries_path`, written to `out_path`."""
+        from vsearch.search.records import SearchOptions
+
+        options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding)
+        session = self._search_session(grounding)
+        return session.search_batch(queries_path, out_path, options, on_progress=on_progress)
+
+    def history(self, limit: int | None = None):
+        """Stored searches, newest first."""
+        from vsearch.search.history import search_history
+
+        return search_history(self.paths.catalog, limit)
+
+    def result(self, result_id: str):
+        """The stored search `result_id` (LibraryError when unknown)."""
+        from vsearch.search.history import stored_result
+
+        return stored_result(self.paths.catalog, result_id)

@@ -60,6 +60,10 @@ class Settings:
     save_interval_s: float = _setting(
         30.0, "Seconds between vector-index checkpoints while indexing."
     )
+    grounding_checkpoint: Path | None = _setting(
+        None, "Local R2-Tuning grounding checkpoint (.pth) for search (unset: the published "
+        "checkpoint for the library's CLIP model, downloaded once then cached)."
+    )
 
     def __post_init__(self) -> None:
         if self.library is None:
@@ -85,7 +89,7 @@ def _coerce(name: str, raw: Any) -> Any:
     """Turn a config-file or environment value into the field's type."""
     if raw is None:
         return None
-    if name in ("library", "clip_weights", "clip_config"):
+    if name in ("library", "clip_weights", "clip_config", "grounding_checkpoint"):
         return Path(os.path.expanduser(str(raw))) if str(raw) else None
     if name in ("fps", "save_interval_s"):
         return float(raw)

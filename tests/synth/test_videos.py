@@ -77,7 +77,16 @@ def test_same_seed_same_frames_other_seed_other_frames(tmp_path: Path, world_dir
     name = "synth21_0000.mp4"
     reference = _first_clips(world_dir / "videos" / name)
     repeated = _first_clips(again / "videos" / name)
-    assert all(np.array_equal(a, b) for a, b in zip(reference, repeated, strict=True))
+    # The world (rendered pixels, queries) is exactly reproducible; the H.264 bytes need not be
+    # (multi-threaded x264 under CPU contention), so decoded frames are compared with a tolerance
+    # far below the difference between two seeds.
+    def mean_difference(first: list[np.ndarray], second: list[np.ndarray]) -> float:
+        return max(
+            float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+            for a, b in zip(first, second, strict=True)
+        )
+
+    assert mean_difference(reference, repeated) < 1.0
     assert (again / "queries.jsonl").read_bytes() == (world_dir / "queries.jsonl").read_bytes()
     different = _first_clips(other / "videos" / "synth22_0000.mp4")
-    assert not all(np.array_equal(a, b) for a, b in zip(reference, different, strict=True))
+    assert mean_difference(reference, different) > 5.0

@@ -40,7 +40,7 @@ MIN_GAIN_OVER_RANDOM = 0.0
 @pytest.fixture(scope="module")
 def held_out_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out_dir = tmp_path_factory.mktemp("held-out")
-    generate_world(out_dir, videos=5, seed=HELD_OUT_SEED, min_duration_s=20, max_duration_s=40)
+    generate_world(out_dir, videos=8, seed=HELD_OUT_SEED, min_duration_s=30, max_duration_s=60)
     return out_dir
 
 
@@ -96,10 +96,12 @@ def test_shipped_weights_retrieve_a_held_out_world_far_better_than_random_weight
     trained = evaluate_retrieval(shipped_encoder, held_out_world)
     untrained = evaluate_retrieval(random_encoder(seed=0), held_out_world)
     assert isinstance(trained, RetrievalReport)
-    assert trained.videos == 5
+    assert trained.videos == 8
     static, floor = trained.by_kind["static"], untrained.by_kind["static"]
-    assert static.video_r1 >= MIN_STATIC_VIDEO_R1
+    assert static.queries >= 30
+    assert static.clip_r1 >= MIN_STATIC_CLIP_R1
     assert static.clip_r5 >= MIN_STATIC_CLIP_R5
+    assert floor.clip_r5 <= MAX_RANDOM_CLIP_R5
     assert static.clip_r5 - floor.clip_r5 >= MIN_GAIN_OVER_RANDOM
 
 
@@ -112,7 +114,7 @@ def test_a_short_training_run_lowers_the_loss_and_is_repeatable(tmp_path: Path):
     assert again.final_loss == first.final_loss
     assert first.world_seed == TRAIN_SEED_BASE + 1
     assert first.steps == 6
-    assert first.final_loss < 0.9 * first.initial_loss
+    assert first.final_loss < first.initial_loss - 0.1
     first_bytes = (tmp_path / "first.safetensors").read_bytes()
     assert first_bytes == (tmp_path / "again.safetensors").read_bytes()
     spec = ClipModelSpec(name="tiny", weights=tmp_path / "first.safetensors", config=CONFIG_PATH)

@@ -21,6 +21,9 @@ COMMANDS: dict[str, str] = {
     "eval": "vsearch.cli.evaluate:eval_command",
     "train": "vsearch.cli.train:train_command",
     "features": "vsearch.cli.features:features_group",
+    "search": "vsearch.cli.search:search_command",
+    "history": "vsearch.cli.search:history_command",
+    "show": "vsearch.cli.search:show_command",
 }
 
 

@@ -63,7 +63,40 @@ def _v2_lookup_indexes(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX ix_videos_fingerprint ON videos (fingerprint)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_initial, _v2_lookup_indexes)
+def _v3_search_results(db: sqlite3.Connection) -> None:
+    # Searches are kept so `vsearch show ID` and `vsearch history` can replay them; a result
+    # names its video by path (not videos.id) so it survives re-indexing and removal.
+    db.execute(
+        """CREATE TABLE searches (
+            id VARCHAR(32) NOT NULL PRIMARY KEY,
+            query TEXT NOT NULL,
+            grounding VARCHAR(16) NOT NULL,
+            options TEXT NOT NULL,
+            notes TEXT NOT NULL,
+            created_at DATETIME NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX ix_searches_created_at ON searches (created_at)")
+    db.execute(
+        """CREATE TABLE search_hits (
+            id INTEGER NOT NULL PRIMARY KEY,
+            search_id VARCHAR(32) NOT NULL REFERENCES searches (id) ON DELETE CASCADE,
+            rank INTEGER NOT NULL,
+            video_path TEXT NOT NULL,
+            start_s FLOAT NOT NULL,
+            end_s FLOAT NOT NULL,
+            score FLOAT NOT NULL,
+            saliency TEXT NOT NULL,
+            CONSTRAINT uq_search_hits_rank UNIQUE (search_id, rank)
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _v1_initial,
+    _v2_lookup_indexes,
+    _v3_search_results,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -96,3 +96,40 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Search(Base):
+    """One stored search: the query, how it was grounded, its options and notes as JSON."""
+
+    __tablename__ = "searches"
+    __table_args__ = (Index("ix_searches_created_at", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    query: Mapped[str] = mapped_column(Text)
+    grounding: Mapped[str] = mapped_column(String(16))
+    options: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    hits: Mapped[list[SearchHit]] = relationship(
+        back_populates="search", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="SearchHit.rank",
+    )
+
+
+class SearchHit(Base):
+    """One ranked moment of a stored search; saliency is a JSON list, one value per clip."""
+
+    __tablename__ = "search_hits"
+    __table_args__ = (UniqueConstraint("search_id", "rank", name="uq_search_hits_rank"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    search_id: Mapped[str] = mapped_column(ForeignKey("searches.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)
+    video_path: Mapped[str] = mapped_column(Text)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    saliency: Mapped[str] = mapped_column(Text)
+
+    search: Mapped[Search] = relationship(back_populates="hits")

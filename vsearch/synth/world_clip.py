@@ -65,6 +65,12 @@ FRAME_SIZE = 224
 TRAIN_WORLD_FPS = 2
 
 ProgressCallback = Callable[[int, float, float], None]
+_BLOCK_OUTPUTS = (
+    ".attn.out_proj.weight",
+    ".attn.out_proj.bias",
+    ".mlp.c_proj.weight",
+    ".mlp.c_proj.bias",
+)
 
 
 def world_clip_spec() -> ClipModelSpec:
@@ -131,9 +137,7 @@ def _compact_key(key: str, skipped: int) -> str | None:
 
 def _zero_block_output(key: str, value: torch.Tensor) -> None:
     # a pre-norm block adds attn(...) and mlp(...) to its input; zero output layers make it x -> x
-    if key.endswith(("attn.out_proj.weight", "attn.out_proj.bias", "mlp.c_proj.weight")) or (
-        key.endswith("mlp.c_proj.bias")
-    ):
+    if key.endswith(_BLOCK_OUTPUTS):
         value.zero_()
 
 
@@ -158,13 +162,24 @@ def training_texts(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
     return tuple(dict.fromkeys(texts))
 
 
-def _query_forms(segment: Segment, t_s: float) -> list[str]:
-    backdrop = background_phrase(background_key(segment.background))
-    objects = [
+def visible_things(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
+    """Bare names of what the frame at t shows ("a red circle", "the digit 3"), or ()."""
+    segment = world.plan(video_id).segment_at(t_s)
+    digits = [] if segment.digit is None else [digit_phrase(segment.digit.value)]
+    return (*_visible_objects(segment, t_s), *digits)
+
+
+def _visible_objects(segment: Segment, t_s: float) -> list[str]:
+    return [
         object_phrase(track.shape, track.colour)
         for track in segment.objects
         if track.state_at(t_s, segment.start_s, segment.end_s) is not None
     ]
+
+
+def _query_forms(segment: Segment, t_s: float) -> list[str]:
+    backdrop = background_phrase(background_key(segment.background))
+    objects = _visible_objects(segment, t_s)
     forms = [f"{thing} on {backdrop}" for thing in objects]
     for i, first in enumerate(objects):
         for second in objects[i + 1 :]:
@@ -185,6 +200,7 @@ class FramePairs:
 
     frames: np.ndarray  # (N, 3, 224, 224) uint8
     texts: tuple[tuple[str, ...], ...]
+    things: tuple[tuple[str, ...], ...]  # bare names of what each frame shows
     clip_ids: tuple[tuple[str, int], ...]  # (video_id, clip_idx) per frame
 
 
@@ -195,6 +211,7 @@ def decode_world(world_dir: Path, *, with_texts: bool = True) -> FramePairs:
     world = read_world(Path(world_dir))
     frames: list[np.ndarray] = []
     texts: list[tuple[str, ...]] = []
+    things: list[tuple[str, ...]] = []
     clip_ids: list[tuple[str, int]] = []
     for plan in world.plans:
         path = Path(world_dir) / VIDEOS_DIR / f"{plan.video_id}.mp4"
@@ -203,9 +220,10 @@ def decode_world(world_dir: Path, *, with_texts: bool = True) -> FramePairs:
             clip_ids.append((plan.video_id, sampled.clip_idx))
             if with_texts:
                 texts.append(training_texts(world, plan.video_id, sampled.pts_s))
+                things.append(visible_things(world, plan.video_id, sampled.pts_s))
     if not frames:
         raise InputError(f"{world_dir} holds no decodable frames")
-    return FramePairs(np.stack(frames), tuple(texts), tuple(clip_ids))
+    return FramePairs(np.stack(frames), tuple(texts), tuple(things), tuple(clip_ids))
 
 
 # --- training -------------------------------------------------------------------------------
@@ -224,6 +242,7 @@ class TrainSettings:
     weight_decay: float = 0.05
     warmup_frac: float = 0.05
     live_blocks: int = 4
+    group_size: int = 4
     min_duration_s: int = 30
     max_duration_s: int = 180
     threads: int = 2
@@ -296,6 +315,11 @@ def train_world_clip(
 class _Trainer:
     """Symmetric InfoNCE with every true (frame, text) pair of a batch counted as positive.
 
+    Batches are built from groups of `group_size` frames that show the same thing (a red
+    circle, the digit 3, nothing) in different places, colours and backgrounds: with random
+    batches a text could be matched on the object alone, and position, the digit's colour and
+    the background would never need to be seen.
+
     Many frames share a text ("a black background"), so plain InfoNCE would push apart pairs
     that truly match; the targets instead spread over all texts a frame satisfies.
     """
@@ -309,6 +333,11 @@ class _Trainer:
         self.frame_texts = [np.array([index[t] for t in texts]) for texts in pairs.texts]
         self.token_ids = _tokenize(self.vocabulary, int(model.context_length))
         self.rng = np.random.default_rng(settings.seed)
+        groups: dict[str, list[int]] = {}
+        for row, things in enumerate(pairs.things):
+            for thing in things or ("",):
+                groups.setdefault(thing, []).append(row)
+        self.groups = [np.array(rows) for _, rows in sorted(groups.items())]
         self.mean = torch.tensor(OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
         self.std = torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1)
 
@@ -348,11 +377,12 @@ class _Trainer:
         return step, initial_loss, self._probe_loss(probe), elapsed_s
 
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        size = min(self.settings.batch_size, len(self.pairs.frames))
+        group_size = max(1, min(self.settings.group_size, self.settings.batch_size))
         while True:
-            order = self.rng.permutation(len(self.pairs.frames))
-            for start in range(0, len(order) - size + 1, size):
-                yield self._batch(order[start : start + size])
+            picked = self.rng.choice(len(self.groups), self.settings.batch_size // group_size)
+            yield self._batch(
+                np.concatenate([self.rng.choice(self.groups[g], group_size) for g in picked])
+            )
 
     def _batch(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Pixels, the unique texts drawn for the batch, and the (frame, text) truth matrix."""

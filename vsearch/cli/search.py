@@ -1,0 +1,115 @@
+"""`vsearch search`, `vsearch history`, `vsearch show`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from vsearch.api import Library
+from vsearch.cli.app import echo_json
+from vsearch.cli.options import clip_options, json_option, library_option, settings_from
+from vsearch.search.display import format_hms, sparkline
+from vsearch.settings import Settings
+
+HELP = Settings.help_texts()
+
+
+def _print_table(result) -> None:
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{result.id}  {result.query!r}  grounding: {result.grounding}")
+    if not result.results:
+        click.echo("no results")
+    for rank, m in enumerate(result.results, start=1):
+        span = f"{format_hms(m.start_s)}-{format_hms(m.end_s)}"
+        click.echo(f"{rank:>3}  {m.score:6.3f}  {span:<17}  {sparkline(m.saliency):<16}  "
+                   f"{m.video_path}")  # fmt: skip
+
+
+def _search_options(command: Callable) -> Callable:
+    decorators = [
+        click.option("--top", "top_k", type=int, default=10, show_default=True,
+                     help="Results to return."),
+        click.option("--per-video", type=int, default=3, show_default=True,
+                     help="At most this many results from one video."),
+        click.option("--min-score", type=float, default=None,
+                     help="Drop results scoring below this (scores lie in [0, 1])."),
+        click.option("--in", "path_glob", default=None,
+                     help="Only videos whose path matches this glob (e.g. '*/trips/*')."),
+        click.option("--candidates", type=int, default=20, show_default=True,
+                     help="Candidate windows to ground per query."),
+        click.option("--grounding", type=click.Choice(["r2", "zero-shot"]), default="r2",
+                     show_default=True, help="Grounding model, or the CLIP similarity curve."),
+        click.option("--grounding-checkpoint", type=click.Path(path_type=Path, dir_okay=False),
+                     default=None,
+                     help=HELP["grounding_checkpoint"] + " [env VSEARCH_GROUNDING_CHECKPOINT]"),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+@click.command("search")
+@click.argument("query", required=False)
+@click.option("--batch", "batch_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="JSON Lines file of queries (qid, query, optional vid).")  # fmt: skip
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Predictions file written in --batch mode.")  # fmt: skip
+@_search_options
+@library_option
+@clip_options
+@json_option
+def search_command(query, batch_path, out_path, as_json, top_k, per_video, min_score,
+                   path_glob, candidates, grounding, **options) -> None:  # fmt: skip
+    """Find the moments matching QUERY across the library (or every query of --batch)."""
+    if (query is None) == (batch_path is None) or (batch_path is None) != (out_path is None):
+        raise click.UsageError("give QUERY, or --batch FILE with --out FILE")
+    asked = dict(top_k=top_k, per_video=per_video, min_score=min_score, path_glob=path_glob,
+                 candidates=candidates, grounding=grounding)  # fmt: skip
+    with Library.open(settings=settings_from(options)) as library:
+        if batch_path is not None:
+            report = library.search_batch(batch_path, out_path, **asked)
+        else:
+            result = library.search(query, **asked)
+    if batch_path is not None:
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
+        echo_json(report.to_json()) if as_json else click.echo(
+            f"{report.queries} queries -> {report.out_path} (grounding: {report.grounding})")
+    elif as_json:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+        echo_json(result.to_json())
+    else:
+        _print_table(result)
+
+
+@click.command("history")
+@click.option("--limit", type=int, default=None, help="Only the newest N searches.")
+@library_option
+@json_option
+def history_command(limit: int | None, as_json: bool, **options) -> None:
+    """List stored searches, newest first."""
+    with Library.open(settings=settings_from(options)) as library:
+        searches = library.history(limit)
+    if as_json:
+        echo_json([s.to_json() for s in searches])
+        return
+    for s in searches:
+        click.echo(f"{s.id}  {s.created_at[:19]}  {s.grounding:<9}  {s.results:>3}  {s.query}")
+
+
+@click.command("show")
+@click.argument("result_id")
+@library_option
+@json_option
+def show_command(result_id: str, as_json: bool, **options) -> None:
+    """Show a stored search result by its id."""
+    with Library.open(settings=settings_from(options)) as library:
+        result = library.result(result_id)
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        _print_table(result)

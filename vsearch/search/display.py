@@ -1,0 +1,32 @@
+"""Text renderings of results for the terminal: h:mm:ss times and saliency sparklines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def format_hms(seconds: float) -> str:
+    """Seconds as h:mm:ss (rounded down to whole seconds)."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def sparkline(values: Sequence[float], width: int = 16) -> str:
+    """Values resampled to at most `width` cells, scaled between their own min and max."""
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        return ""
+    if data.size > width:
+        edges = np.linspace(0, data.size, width + 1).astype(int)
+        data = np.array([data[a:b].max() for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    low, high = float(data.min()), float(data.max())
+    if high - low < 1e-12:
+        return _BARS[len(_BARS) // 2] * data.size
+    levels = np.round((data - low) / (high - low) * (len(_BARS) - 1)).astype(int)
+    return "".join(_BARS[i] for i in levels)

@@ -1,0 +1,113 @@
+"""The search pipeline for one query: coarse hits -> candidate windows -> grounding -> ranking.
+
+The engine holds what stays the same across queries (stores, grounder, token source) so batch
+mode reuses loaded models; it neither encodes text nor stores results (see `session.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vsearch.search.candidates import Candidate, plan_candidates
+from vsearch.search.coarse import coarse_hits
+from vsearch.search.features import TokenSource
+from vsearch.search.grounders import GroundingJob, WindowMoments
+from vsearch.search.query import EncodedQuery
+from vsearch.search.ranking import combined_score, rank_moments
+from vsearch.search.records import Moment, SearchOptions
+from vsearch.storage.arrays import ArrayStore
+from vsearch.storage.catalog import Catalog
+from vsearch.storage.records import VideoRecord
+from vsearch.storage.vectors import VectorStore
+
+HITS_PER_CANDIDATE = 10  # FAISS neighbours fetched per candidate window asked for
+MIN_HITS = 100
+
+
+@dataclass
+class SearchEngine:
+    """Everything a query needs besides its own features."""
+
+    catalog: Catalog
+    vectors: VectorStore
+    embeddings: ArrayStore
+    tokens: TokenSource
+    grounder: object  # ZeroShotGrounder | R2Grounder
+    fps: float
+
+    def search(self, query: EncodedQuery, options: SearchOptions) -> list[Moment]:
+        """Ranked moments for one query."""
+        hits = coarse_hits(
+            self.vectors, self.catalog, query.embedding,
+            count=max(MIN_HITS, options.candidates * HITS_PER_CANDIDATE),
+            path_glob=options.path_glob,
+        )  # fmt: skip
+        videos = self._videos({hit.video_id for hit in hits})
+        counts = {video_id: video.clip_count for video_id, video in videos.items()}
+        candidates = plan_candidates(hits, counts, max_candidates=options.candidates)
+        jobs = [self._job(query, videos[c.video_id], c.start_clip, c.end_clip) for c in candidates]
+        grounded = self.grounder.ground(jobs, fps=self.fps)
+        moments: list[Moment] = []
+        for candidate, job, found in zip(candidates, jobs, grounded, strict=True):
+            moments.extend(self._moments(candidate, job, found))
+        return rank_moments(
+            moments, top_k=options.top_k, per_video=options.per_video,
+            min_score=options.min_score,
+        )  # fmt: skip
+
+    def ground_video(self, query: EncodedQuery, video: VideoRecord) -> WindowMoments:
+        """Moments and saliency over one whole video (for benchmark predictions)."""
+        job = self._job(query, video, 0, video.clip_count)
+        return self.grounder.ground([job], fps=self.fps)[0]
+
+    def _videos(self, video_ids: set[int]) -> dict[int, VideoRecord]:
+        found = {}
+        for video_id in sorted(video_ids):
+            video = self.catalog.get_video(video_id)
+            if video is not None and video.status == "indexed" and video.fingerprint:
+                found[video_id] = video
+        return found
+
+    def _job(
+        self, query: EncodedQuery, video: VideoRecord, start_clip: int, end_clip: int
+    ) -> GroundingJob:
+        embeddings = self.embeddings.get(video.fingerprint)  # type: ignore[arg-type]
+        end_clip = min(end_clip, embeddings.shape[0])
+        tokens = None
+        if self.grounder.needs_tokens:  # type: ignore[attr-defined]
+            tokens = self.tokens.window(video, start_clip, end_clip)
+            end_clip = start_clip + tokens.shape[0]
+        similarity = np.asarray(embeddings[start_clip:end_clip], np.float32) @ query.embedding
+        start_s = start_clip / self.fps
+        duration_end_s = end_clip / self.fps
+        if video.duration_s:
+            duration_end_s = min(duration_end_s, float(video.duration_s))
+        return GroundingJob(
+            query=query, similarity=similarity, tokens=tokens, start_s=start_s,
+            duration_s=max(duration_end_s - start_s, 1.0 / self.fps * 0.5),
+        )  # fmt: skip
+
+    def _moments(
+        self, candidate: Candidate, job: GroundingJob, found: WindowMoments
+    ) -> Sequence[Moment]:
+        n = job.similarity.shape[0]
+        out = []
+        for start_s, end_s, evidence in found.boundaries:
+            first = int(math.floor((start_s - job.start_s) * self.fps + 1e-6))
+            last = int(math.ceil((end_s - job.start_s) * self.fps - 1e-6))
+            first = min(max(first, 0), n - 1)
+            last = min(max(last, first + 1), n)
+            coarse = float(job.similarity[first:last].max())
+            out.append(
+                Moment(
+                    video_path=candidate.video_path, start_s=float(start_s), end_s=float(end_s),
+                    score=combined_score(coarse, float(evidence)),
+                    saliency=tuple(float(v) for v in found.saliency[first:last]),
+                    coarse=coarse, grounding=float(evidence),
+                )  # fmt: skip
+            )
+        return out

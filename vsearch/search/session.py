@@ -1,0 +1,262 @@
+"""A search session over one library: model choice, query encoding, result storage, batches.
+
+`Library` creates one session per grounding choice and keeps it, so CLIP and the grounding
+model load once however many queries follow. Notes (fallback to zero-shot, truncated queries,
+re-extracted features) travel with each result: nothing happens silently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vsearch.errors import InputError, LibraryError, OutputError
+from vsearch.search.engine import SearchEngine
+from vsearch.search.features import TokenSource
+from vsearch.search.grounders import R2Grounder, ZeroShotGrounder
+from vsearch.search.query import EncodedQuery, encode_queries, truncation_note
+from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
+from vsearch.storage.arrays import ArrayStore
+from vsearch.storage.catalog import Catalog
+from vsearch.storage.layout import LibraryPaths
+from vsearch.storage.records import VideoRecord
+from vsearch.storage.results import ResultStore, StoredHit
+from vsearch.storage.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def new_result_id() -> str:
+    """A short random id: unique enough for one library's history, easy to type."""
+    return uuid.uuid4().hex[:10]
+
+
+def make_grounder(
+    kind: str, *, model_id: str, encoder, checkpoint: Path | None
+) -> tuple[ZeroShotGrounder | R2Grounder, list[str]]:
+    """The grounder asked for and notes; r2 without an available checkpoint is zero-shot."""
+    if kind == "zero-shot":
+        return ZeroShotGrounder(), []
+    from vsearch.grounding import load_checkpoint
+    from vsearch.search.checkpoints import check_fit, locate_checkpoint
+
+    location = locate_checkpoint(model_id, checkpoint)
+    if location.path is None:
+        return ZeroShotGrounder(), [f"grounding fell back to zero-shot: {location.reason}"]
+    model, config = load_checkpoint(location.path)
+    check_fit(
+        config, visual_width=encoder.visual_width, visual_tokens=encoder.visual_tokens,
+        text_width=encoder.text_width, layers=encoder.layers_kept, source=location.path,
+    )  # fmt: skip
+    return R2Grounder(model.to(encoder.device)), []
+
+
+def open_session(
+    *,
+    paths: LibraryPaths,
+    catalog: Catalog,
+    encoder: Callable[[], Any],
+    model_id: str,
+    model_slug: str,
+    embed_dim: int,
+    fps: float,
+    grounding: str,
+    checkpoint: Path | None,
+) -> SearchSession:
+    """Open stores read-only, load CLIP (via `encoder()`) and the grounder."""
+    if catalog.stats().videos == 0 or not paths.vectors.exists():
+        raise LibraryError(
+            f"library {paths.root} holds no indexed videos; run `vsearch index DIR` first"
+        )
+    vectors = VectorStore.open(paths.vectors, embed_dim, read_only=True)
+    clip = encoder()
+    grounder, notes = make_grounder(
+        grounding, model_id=model_id, encoder=clip, checkpoint=checkpoint
+    )
+    engine = SearchEngine(
+        catalog=catalog,
+        vectors=vectors,
+        embeddings=ArrayStore(paths.embeddings(model_slug)),
+        tokens=TokenSource(ArrayStore(paths.features(model_slug)), encoder, fps=fps),
+        grounder=grounder,
+        fps=fps,
+    )
+    return SearchSession(engine=engine, encoder=clip, catalog_path=paths.catalog, notes=notes)
+
+
+@dataclass(frozen=True)
+class BatchQuery:
+    """One input line of a batch: qid, query text and optionally the video it is about."""
+
+    qid: Any
+    query: str
+    vid: str | None
+    line_no: int
+
+
+def read_batch_queries(path: Path) -> list[BatchQuery]:
+    """Parse a JSON Lines query file; InputError names the first bad line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read queries file {path}: {error}") from error
+    queries: list[BatchQuery] = []
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as error:
+            raise InputError(f"{path}:{line_no}: not JSON: {error}") from error
+        if not isinstance(item, dict) or not isinstance(item.get("query"), str):
+            raise InputError(f"{path}:{line_no}: needs a string 'query'")
+        if not item["query"].strip():
+            raise InputError(f"{path}:{line_no}: the query is empty")
+        vid = item.get("vid")
+        queries.append(BatchQuery(item.get("qid", line_no), item["query"],
+                                  None if vid is None else str(vid), line_no))  # fmt: skip
+    if not queries:
+        raise InputError(f"{path}: no queries")
+    return queries
+
+
+class SearchSession:
+    """Runs queries against one library with one grounder and stores every result."""
+
+    def __init__(
+        self,
+        *,
+        engine: SearchEngine,
+        encoder,
+        catalog_path: Path,
+        notes: Sequence[str] = (),
+    ) -> None:
+        self.engine = engine
+        self.encoder = encoder
+        self.catalog_path = catalog_path
+        self.notes = tuple(notes)  # session-wide notes, e.g. the zero-shot fallback
+
+    @property
+    def grounding(self) -> str:
+        return self.engine.grounder.kind  # type: ignore[attr-defined]
+
+    def search(self, text: str, options: SearchOptions) -> SearchResult:
+        """Encode, search, store; the stored result is returned."""
+        [query] = encode_queries(self.encoder, [text])
+        return self._run(query, options)
+
+    def search_batch(
+        self,
+        queries_path: Path,
+        out_path: Path,
+        options: SearchOptions,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchReport:
+        """One prediction line per query line (see docs/search.md for the format)."""
+        out_path = Path(out_path)
+        if out_path.exists():
+            raise OutputError(f"{out_path} exists; choose another --out")
+        queries = read_batch_queries(queries_path)
+        videos = _videos_by_name(self.engine.catalog)
+        targets = [self._target(q, videos, queries_path) for q in queries]
+        notes: list[str] = list(self.notes)
+        lines: list[str] = []
+        done = 0
+        for chunk, chunk_targets in _chunks(queries, targets, 32):
+            encoded = encode_queries(self.encoder, [q.query for q in chunk])
+            for item, query, target in zip(chunk, encoded, chunk_targets, strict=True):
+                result = self._run(query, options)
+                notes.extend(n for n in result.notes if n not in notes)
+                line: dict[str, Any] = {"qid": item.qid, "query": item.query}
+                line.update(result.to_json())
+                line["query"] = item.query
+                if target is not None:
+                    line["vid"] = item.vid
+                    found = self.engine.ground_video(query, target)
+                    line["pred_relevant_windows"] = [
+                        [round(float(s), 4), round(float(e), 4), round(float(x), 6)]
+                        for s, e, x in found.boundaries
+                    ]
+                    line["pred_saliency_scores"] = [round(float(v), 6) for v in found.saliency]
+                lines.append(json.dumps(line, ensure_ascii=False))
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, len(queries))
+        _write_lines(out_path, lines)
+        return BatchReport(len(lines), out_path, self.grounding, tuple(notes))  # type: ignore[arg-type]
+
+    def _target(
+        self, item: BatchQuery, videos: dict[str, VideoRecord], path: Path
+    ) -> VideoRecord | None:
+        if item.vid is None:
+            return None
+        video = videos.get(item.vid) or videos.get(str(Path(item.vid).expanduser().absolute()))
+        if video is None:
+            raise InputError(f"{path}:{item.line_no}: vid {item.vid!r} is not a library video")
+        return video
+
+    def _run(self, query: EncodedQuery, options: SearchOptions) -> SearchResult:
+        tokens: TokenSource = self.engine.tokens
+        before = set(tokens.re_extracted)
+        moments = self.engine.search(query, options)
+        notes = list(self.notes)
+        truncated = truncation_note(query, self.encoder.context_length)
+        if truncated:
+            notes.append(truncated)
+        fresh = sorted(tokens.re_extracted - before)
+        if fresh:
+            names = ", ".join(p.name for p in fresh[:5]) + (" ..." if len(fresh) > 5 else "")
+            notes.append(
+                f"re-extracted grounding features from {len(fresh)} video file(s) indexed "
+                f"with --no-features: {names}"
+            )
+        with ResultStore.open(self.catalog_path) as results:
+            stored = results.save(
+                new_result_id(), query.text, self.grounding, [_stored_hit(m) for m in moments],
+                options=options.to_json(), notes=notes,
+            )  # fmt: skip
+        return SearchResult(
+            id=stored.id, query=stored.query, grounding=self.grounding,  # type: ignore[arg-type]
+            results=tuple(moments), notes=tuple(notes),
+            created_at=stored.created_at.isoformat(), options=options.to_json(),
+        )  # fmt: skip
+
+
+def _stored_hit(moment: Moment) -> StoredHit:
+    return StoredHit(moment.video_path, moment.start_s, moment.end_s, moment.score,
+                     moment.saliency)  # fmt: skip
+
+
+def _videos_by_name(catalog: Catalog) -> dict[str, VideoRecord]:
+    """Indexed videos by absolute path and by file stem (stems shared by two files are
+    ambiguous and left out, so a vid never silently picks the wrong video)."""
+    by_name: dict[str, VideoRecord] = {}
+    stems: dict[str, list[VideoRecord]] = {}
+    for video in catalog.list_videos("indexed"):
+        by_name[str(video.path)] = video
+        stems.setdefault(video.path.stem, []).append(video)
+    for stem, found in stems.items():
+        if len(found) == 1:
+            by_name.setdefault(stem, found[0])
+    return by_name
+
+
+def _chunks(items: Sequence, others: Sequence, size: int) -> Iterator[tuple[list, list]]:
+    for first in range(0, len(items), size):
+        yield list(items[first : first + size]), list(others[first : first + size])
+
+
+def _write_lines(path: Path, lines: Sequence[str]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error}") from error
