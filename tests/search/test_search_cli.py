@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.indexer.conftest import TINY_CLIP
 from tests.search.conftest import parse_json
 
 RESULT_KEYS = {"video", "start", "end", "score", "saliency"}
@@ -187,10 +188,10 @@ def test_library_of_another_model_exits_6(library, vsearch) -> None:
     assert result.exit_code == 6 and "indexed with CLIP model" in result.stderr
 
 
-def test_empty_library_exits_6(vsearch, tmp_path, tiny_clip_args) -> None:
+def test_empty_library_exits_6(vsearch, tmp_path) -> None:
     empty_dir = tmp_path / "no-videos"
     empty_dir.mkdir()
-    made = vsearch("index", empty_dir, "--library", tmp_path / "lib", *tiny_clip_args)
+    made = vsearch("index", empty_dir, "--library", tmp_path / "lib", "--clip-weights", TINY_CLIP)
     assert made.exit_code == 0, made.output
     result = vsearch("search", "q", "--library", tmp_path / "lib")
     assert result.exit_code == 6 and "no indexed videos" in result.stderr
