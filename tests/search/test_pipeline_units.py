@@ -28,7 +28,9 @@ def test_distant_hits_of_one_video_become_separate_windows() -> None:
     hits = [_hit(1, 10, 0.3), _hit(1, 12, 0.28), _hit(1, 500, 0.35), _hit(2, 3, 0.2)]
     planned = plan_candidates(hits, {1: 600, 2: 5}, max_candidates=10, context_clips=20)
     assert [(c.video_id, c.start_clip, c.end_clip) for c in planned] == [
-        (1, 480, 521), (1, 0, 33), (2, 0, 5),
+        (1, 480, 521),
+        (1, 0, 33),
+        (2, 0, 5),
     ]
     assert planned[0].coarse_score == pytest.approx(0.35)
     assert len(plan_candidates(hits, {1: 600, 2: 5}, max_candidates=2)) == 2

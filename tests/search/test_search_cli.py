@@ -10,6 +10,8 @@ import pytest
 
 from tests.indexer.conftest import TINY_CLIP
 from tests.search.conftest import parse_json
+from vsearch.api import Library
+from vsearch.settings import load_settings
 
 RESULT_KEYS = {"video", "start", "end", "score", "saliency"}
 
@@ -77,23 +79,27 @@ def test_results_round_trip_through_history_and_show(library, vsearch) -> None:
     assert vsearch("show", first["id"], "--library", library).exit_code == 0
 
 
-def test_filters_in_per_video_top_min_score(library, vsearch, r2_checkpoint) -> None:
-    base = ["search", "square", "--library", library, "--json",
-            "--grounding-checkpoint", r2_checkpoint]  # fmt: skip
-    everything = parse_json(vsearch(*base, "--top", "50", "--per-video", "50"))["results"]
-    assert len({r["video"] for r in everything}) == 3
-    trips = parse_json(vsearch(*base, "--in", "*/trips/*", "--top", "50"))["results"]
-    assert trips and all("/trips/" in r["video"] for r in trips)
-    one_each = parse_json(vsearch(*base, "--per-video", "1", "--top", "50"))["results"]
-    assert len(one_each) == 3 and len({r["video"] for r in one_each}) == 3
-    assert len(parse_json(vsearch(*base, "--top", "2"))["results"]) == 2
-    floor = sorted(r["score"] for r in everything)[len(everything) // 2]
-    above = parse_json(vsearch(*base, "--top", "50", "--per-video", "50", "--min-score",
-                               str(floor)))["results"]  # fmt: skip
-    assert above and all(r["score"] >= floor - 1e-6 for r in above)
-    assert len(above) < len(everything)
-    nothing = parse_json(vsearch(*base, "--in", "*/nowhere/*"))["results"]
-    assert nothing == []
+def test_filters_in_per_video_top_min_score(library, r2_checkpoint) -> None:
+    # Through the API with one Library, so CLIP and the grounder load once for all searches.
+    settings = load_settings({"grounding_checkpoint": r2_checkpoint})
+    with Library.open(library, settings) as lib:
+
+        def search(**options) -> list:
+            return [m.to_json() for m in lib.search("square", **options).results]
+
+        everything = search(top_k=50, per_video=50)
+        assert len({r["video"] for r in everything}) == 3
+        trips = search(path_glob="*/trips/*", top_k=50)
+        assert trips and all("/trips/" in r["video"] for r in trips)
+        one_each = search(per_video=1, top_k=50)
+        assert len(one_each) == 3 and len({r["video"] for r in one_each}) == 3
+        assert len(search(top_k=2)) == 2
+        floor = sorted(r["score"] for r in everything)[len(everything) // 2]
+        above = search(top_k=50, per_video=50, min_score=floor)
+        assert above and all(r["score"] >= floor - 1e-6 for r in above)
+        assert len(above) < len(everything)
+        assert search(path_glob="*/nowhere/*") == []
+        assert len(lib.history()) == 6
 
 
 def test_batch_predictions_are_accepted_by_eval(library, vsearch, tmp_path) -> None:

@@ -30,11 +30,14 @@ from vsearch.synth.world_clip import (
 )
 
 HELD_OUT_SEED = 7  # below TRAIN_SEED_BASE: never seen in training
-# Measured with the shipped weights on this world (5 videos, 13 static queries): video R@1 0.00,
-# clip R@5 0.00; random weights of the architecture: 0.00 and 0.00.
-MIN_STATIC_VIDEO_R1 = 0.0
-MIN_STATIC_CLIP_R5 = 0.0
-MIN_GAIN_OVER_RANDOM = 0.0
+# Measured on this world (8 videos, 37 static queries, 194 clips) with the shipped weights:
+# clip R@1 0.43, clip R@5 0.68, video R@1 0.43; random weights of the same architecture (seed 0):
+# clip R@1 0.03, clip R@5 0.14, video R@1 0.19. Bounds leave a margin of about five queries.
+MIN_STATIC_CLIP_R1 = 0.30
+MIN_STATIC_CLIP_R5 = 0.50
+MIN_STATIC_VIDEO_R1 = 0.30
+MAX_RANDOM_CLIP_R5 = 0.25
+MIN_GAIN_OVER_RANDOM = 0.30
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +104,7 @@ def test_shipped_weights_retrieve_a_held_out_world_far_better_than_random_weight
     assert static.queries >= 30
     assert static.clip_r1 >= MIN_STATIC_CLIP_R1
     assert static.clip_r5 >= MIN_STATIC_CLIP_R5
+    assert static.video_r1 >= MIN_STATIC_VIDEO_R1
     assert floor.clip_r5 <= MAX_RANDOM_CLIP_R5
     assert static.clip_r5 - floor.clip_r5 >= MIN_GAIN_OVER_RANDOM
 

@@ -76,8 +76,11 @@ def search_command(query, batch_path, out_path, as_json, top_k, per_video, min_s
     if batch_path is not None:
         for note in report.notes:
             click.echo(f"note: {note}", err=True)
-        echo_json(report.to_json()) if as_json else click.echo(
-            f"{report.queries} queries -> {report.out_path} (grounding: {report.grounding})")
+        if as_json:
+            echo_json(report.to_json())
+        else:
+            click.echo(f"{report.queries} queries -> {report.out_path} "
+                       f"(grounding: {report.grounding})")  # fmt: skip
     elif as_json:
         for note in result.notes:
             click.echo(f"note: {note}", err=True)

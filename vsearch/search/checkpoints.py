@@ -73,7 +73,12 @@ def locate_checkpoint(model_id: str, configured: Path | None) -> CheckpointLocat
 
 
 def check_fit(
-    config: R2Config, *, visual_width: int, visual_tokens: int, text_width: int, layers: int,
+    config: R2Config,
+    *,
+    visual_width: int,
+    visual_tokens: int,
+    text_width: int,
+    layers: int,
     source: Path | str,
 ) -> None:
     """ModelError unless the checkpoint reads exactly the features this CLIP produces."""

@@ -7,7 +7,9 @@ mode reuses loaded models; it neither encodes text nor stores results (see `sess
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,7 @@ from vsearch.storage.catalog import Catalog
 from vsearch.storage.records import VideoRecord
 from vsearch.storage.vectors import VectorStore
 
+STAGES = ("coarse", "feature_load", "grounding", "ranking")
 HITS_PER_CANDIDATE = 10  # FAISS neighbours fetched per candidate window asked for
 MIN_HITS = 100
 
@@ -39,25 +42,36 @@ class SearchEngine:
     grounder: object  # ZeroShotGrounder | R2Grounder
     fps: float
 
-    def search(self, query: EncodedQuery, options: SearchOptions) -> list[Moment]:
-        """Ranked moments for one query."""
-        hits = coarse_hits(
-            self.vectors, self.catalog, query.embedding,
-            count=max(MIN_HITS, options.candidates * HITS_PER_CANDIDATE),
-            path_glob=options.path_glob,
-        )  # fmt: skip
-        videos = self._videos({hit.video_id for hit in hits})
-        counts = {video_id: video.clip_count for video_id, video in videos.items()}
-        candidates = plan_candidates(hits, counts, max_candidates=options.candidates)
-        jobs = [self._job(query, videos[c.video_id], c.start_clip, c.end_clip) for c in candidates]
-        grounded = self.grounder.ground(jobs, fps=self.fps)
-        moments: list[Moment] = []
-        for candidate, job, found in zip(candidates, jobs, grounded, strict=True):
-            moments.extend(self._moments(candidate, job, found))
-        return rank_moments(
-            moments, top_k=options.top_k, per_video=options.per_video,
-            min_score=options.min_score,
-        )  # fmt: skip
+    def search(
+        self,
+        query: EncodedQuery,
+        options: SearchOptions,
+        *,
+        stage_s: dict[str, float] | None = None,
+    ) -> list[Moment]:
+        """Ranked moments for one query; `stage_s`, if given, gains seconds per stage."""
+        with _timed(stage_s, "coarse"):
+            hits = coarse_hits(
+                self.vectors, self.catalog, query.embedding,
+                count=max(MIN_HITS, options.candidates * HITS_PER_CANDIDATE),
+                path_glob=options.path_glob,
+            )  # fmt: skip
+            videos = self._videos({hit.video_id for hit in hits})
+            counts = {video_id: video.clip_count for video_id, video in videos.items()}
+            candidates = plan_candidates(hits, counts, max_candidates=options.candidates)
+        with _timed(stage_s, "feature_load"):
+            jobs = [self._job(query, videos[c.video_id], c.start_clip, c.end_clip)
+                    for c in candidates]  # fmt: skip
+        with _timed(stage_s, "grounding"):
+            grounded = self.grounder.ground(jobs, fps=self.fps)
+        with _timed(stage_s, "ranking"):
+            moments: list[Moment] = []
+            for candidate, job, found in zip(candidates, jobs, grounded, strict=True):
+                moments.extend(self._moments(candidate, job, found))
+            return rank_moments(
+                moments, top_k=options.top_k, per_video=options.per_video,
+                min_score=options.min_score,
+            )  # fmt: skip
 
     def ground_video(self, query: EncodedQuery, video: VideoRecord) -> WindowMoments:
         """Moments and saliency over one whole video (for benchmark predictions)."""
@@ -104,10 +118,23 @@ class SearchEngine:
             coarse = float(job.similarity[first:last].max())
             out.append(
                 Moment(
-                    video_path=candidate.video_path, start_s=float(start_s), end_s=float(end_s),
+                    video_path=candidate.video_path,
+                    start_s=float(start_s),
+                    end_s=float(end_s),
                     score=combined_score(coarse, float(evidence)),
                     saliency=tuple(float(v) for v in found.saliency[first:last]),
-                    coarse=coarse, grounding=float(evidence),
+                    coarse=coarse,
+                    grounding=float(evidence),
                 )  # fmt: skip
             )
         return out
+
+
+@contextmanager
+def _timed(stage_s: dict[str, float] | None, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if stage_s is not None:
+            stage_s[stage] = stage_s.get(stage, 0.0) + time.perf_counter() - started

@@ -20,9 +20,7 @@ from vsearch.storage.records import VideoRecord
 class TokenSource:
     """Token features (n, 4, P, W) float32 for clip windows of library videos."""
 
-    def __init__(
-        self, features: ArrayStore, encoder: Callable[[], object], *, fps: float
-    ) -> None:
+    def __init__(self, features: ArrayStore, encoder: Callable[[], object], *, fps: float) -> None:
         self._features = features
         self._encoder = encoder  # a callable so CLIP loads only when a window needs decoding
         self._fps = fps
@@ -53,8 +51,7 @@ class TokenSource:
                 frames.append(frame.rgb)
         if not frames:
             raise LibraryError(
-                f"{video.path} yielded no frames for clips {start_clip}-{end_clip}; "
-                "re-index it"
+                f"{video.path} yielded no frames for clips {start_clip}-{end_clip}; re-index it"
             )
         self.re_extracted.add(video.path)
         tokens = [

@@ -31,9 +31,9 @@ def check_query(text: str) -> str:
     return stripped
 
 
-def encode_queries(encoder, texts: Sequence[str], *, batch_size: int = QUERY_BATCH) -> list[
-    EncodedQuery
-]:
+def encode_queries(
+    encoder, texts: Sequence[str], *, batch_size: int = QUERY_BATCH
+) -> list[EncodedQuery]:
     """Encode `texts` in batches with the library's CLIP (an `encoder.ClipEncoder`)."""
     checked = [check_query(text) for text in texts]
     encoded: list[EncodedQuery] = []
@@ -55,6 +55,4 @@ def truncation_note(query: EncodedQuery, context_length: int) -> str | None:
     """A note for a query CLIP had to cut, None otherwise."""
     if not query.truncated:
         return None
-    return (
-        f"query truncated: {query.token_count} tokens, CLIP reads the first {context_length}"
-    )
+    return f"query truncated: {query.token_count} tokens, CLIP reads the first {context_length}"

@@ -113,8 +113,11 @@ class ResultStore:
             )  # fmt: skip
             row.hits = [
                 SearchHit(
-                    rank=rank, video_path=str(hit.video_path), start_s=float(hit.start_s),
-                    end_s=float(hit.end_s), score=float(hit.score),
+                    rank=rank,
+                    video_path=str(hit.video_path),
+                    start_s=float(hit.start_s),
+                    end_s=float(hit.end_s),
+                    score=float(hit.score),
                     saliency=json.dumps([round(float(v), 6) for v in hit.saliency]),
                 )  # fmt: skip
                 for rank, hit in enumerate(hits, start=1)

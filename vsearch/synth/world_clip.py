@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 import numpy as np
@@ -233,7 +233,7 @@ def decode_world(world_dir: Path, *, with_texts: bool = True) -> FramePairs:
 class TrainSettings:
     """Knobs of one training run: `steps` makes it deterministic, else it runs `minutes`."""
 
-    videos: int = 150
+    videos: int = 200
     seed: int = 0
     minutes: float = 15.0
     steps: int | None = None
@@ -297,19 +297,26 @@ def train_world_clip(
     generate_s = time.perf_counter() - started
     model = build_model(compact_config(model_cfg, live_blocks=settings.live_blocks))
     trainer = _Trainer(model, pairs, settings)
-    report = trainer.run(on_progress)
+    run = trainer.run(on_progress)
     save_weights(expand_compact(model, model_cfg), Path(out_weights))
     return TrainReport(
         out_weights=str(out_weights),
         world_seed=world_seed,
         frames=len(pairs.frames),
         texts=len(trainer.vocabulary),
-        steps=report[0],
-        initial_loss=report[1],
-        final_loss=report[2],
+        steps=run.steps,
+        initial_loss=run.initial_loss,
+        final_loss=run.final_loss,
         generate_s=round(generate_s, 2),
-        train_s=round(report[3], 2),
+        train_s=round(run.elapsed_s, 2),
     )
+
+
+class _RunResult(NamedTuple):
+    steps: int
+    initial_loss: float
+    final_loss: float
+    elapsed_s: float
 
 
 class _Trainer:
@@ -341,7 +348,7 @@ class _Trainer:
         self.mean = torch.tensor(OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
         self.std = torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1)
 
-    def run(self, on_progress: ProgressCallback | None) -> tuple[int, float, float, float]:
+    def run(self, on_progress: ProgressCallback | None) -> _RunResult:
         """Train until the step count, or the clock, reaches the end of the cosine schedule.
 
         With a time budget the schedule follows the clock: on shared cores a step's duration
@@ -374,7 +381,7 @@ class _Trainer:
             if progress >= 1.0:
                 break
         elapsed_s = time.perf_counter() - started
-        return step, initial_loss, self._probe_loss(probe), elapsed_s
+        return _RunResult(step, initial_loss, self._probe_loss(probe), elapsed_s)
 
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         group_size = max(1, min(self.settings.group_size, self.settings.batch_size))
@@ -551,7 +558,7 @@ def _cli_group() -> click.Group:
 
     @main.command()
     @click.argument("out_weights", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--videos", default=150, show_default=True, help="Videos in the training world.")
+    @click.option("--videos", default=200, show_default=True, help="Videos in the training world.")
     @click.option("--seed", default=0, show_default=True, help="Training world seed is 1000+SEED.")
     @click.option("--minutes", default=15.0, show_default=True, help="Training time budget.")
     @click.option("--steps", type=int, default=None, help="Exact step count (overrides minutes).")

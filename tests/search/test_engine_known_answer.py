@@ -1,0 +1,84 @@
+"""The whole pipeline on a library written through the storage API with constructed embeddings:
+one video holds clips that match the query, and search must find exactly that stretch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vsearch.search.engine import SearchEngine
+from vsearch.search.features import TokenSource
+from vsearch.search.grounders import ZeroShotGrounder
+from vsearch.search.query import EncodedQuery
+from vsearch.search.records import SearchOptions
+from vsearch.storage import ArrayStore, Catalog, LibraryPaths, VectorStore, VideoFacts
+
+DIM = 16
+FPS = 0.5
+CLIPS = 40
+
+
+def _facts(name: str, key: str) -> VideoFacts:
+    return VideoFacts(
+        path=Path(f"/videos/{name}.mp4"), size_bytes=1, mtime_ns=1, fingerprint=key,
+        duration_s=CLIPS / FPS, container="mp4", codec="h264", width=64, height=64, fps=10.0,
+        rotation=0, has_audio=False,
+    )  # fmt: skip
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture()
+def engine(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    target = np.zeros(DIM, np.float32)
+    target[0] = 1.0
+    paths = LibraryPaths(tmp_path)
+    embeddings = ArrayStore(paths.embeddings("m"))
+    vectors = VectorStore.open(paths.vectors, DIM)
+    catalog = Catalog.open(paths.catalog)
+    for name, key, peak in (("a", "ka", None), ("b", "kb", (12, 17)), ("c", "kc", (30, 32))):
+        noise = _unit(rng.standard_normal((CLIPS, DIM)))
+        noise[:, 0] = 0.0  # background clips are orthogonal to the query
+        clips = _unit(noise)
+        if peak is not None:
+            strength = 0.9 if name == "b" else 0.5
+            clips[peak[0] : peak[1]] = _unit(
+                strength * target + (1 - strength) * noise[peak[0] : peak[1]]
+            )
+        bounds = [(i / FPS, (i + 1) / FPS) for i in range(CLIPS)]
+        stored = catalog.record_indexed(_facts(name, key), bounds, model_id="m",
+                                        features_stored=False)  # fmt: skip
+        embeddings.put(key, clips)
+        vectors.add(stored.clip_ids, clips)
+    query = EncodedQuery("q", target, np.zeros((3, 4, 8), np.float32), False, 3)
+    engine = SearchEngine(
+        catalog=catalog, vectors=vectors, embeddings=embeddings,
+        tokens=TokenSource(ArrayStore(paths.features("m")), lambda: None, fps=FPS),
+        grounder=ZeroShotGrounder(), fps=FPS,
+    )  # fmt: skip
+    yield engine, query
+    catalog.close()
+
+
+def test_the_matching_stretch_ranks_first_with_its_bounds(engine) -> None:
+    engine, query = engine
+    stage_s: dict[str, float] = {}
+    ranked = engine.search(query, SearchOptions(top_k=5, per_video=1), stage_s=stage_s)
+    best = ranked[0]
+    assert best.video_path.name == "b.mp4"
+    assert 2 * 11 <= best.start_s <= 2 * 12 and 2 * 17 <= best.end_s <= 2 * 18
+    assert best.coarse == pytest.approx(max(float(v @ query.embedding) for v in
+                                            engine.embeddings.get("kb")[12:17]))  # fmt: skip
+    assert ranked[1].video_path.name == "c.mp4" and ranked[1].score < best.score
+    assert set(stage_s) == {"coarse", "feature_load", "grounding", "ranking"}
+
+
+def test_in_glob_restricts_to_matching_videos(engine) -> None:
+    engine, query = engine
+    ranked = engine.search(query, SearchOptions(path_glob="*/c.mp4", per_video=10))
+    assert ranked and {m.video_path.name for m in ranked} == {"c.mp4"}
