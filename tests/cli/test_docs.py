@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from vsearch.cli.app import COMMANDS
@@ -34,3 +35,12 @@ def test_every_exit_code_is_documented() -> None:
         stack.extend(cls.__subclasses__())
     for code in codes:
         assert f"| {code} |" in text, code
+
+
+def test_readme_links_point_to_existing_docs() -> None:
+    root = DOCS.parent
+    readme = (root / "README.md").read_text()
+    links = re.findall(r"\]\(((?:docs/)[^)#]+)\)", readme)
+    assert links, "README should link the docs"
+    for link in links:
+        assert (root / link).is_file(), link

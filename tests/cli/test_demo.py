@@ -1,0 +1,24 @@
+"""The offline demo runs end to end on a tiny world and leaves a usable library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from vsearch.cli import main as vsearch_main
+from vsearch.demo import main as demo_main
+
+
+def test_demo_indexes_a_generated_world_offline(tmp_path: Path) -> None:
+    result = CliRunner().invoke(demo_main, [str(tmp_path / "demo"), "--videos", "2"])
+    assert result.exit_code == 0, result.output
+    assert "world CLIP" in result.output
+    status = CliRunner().invoke(
+        vsearch_main, ["status", "--library", str(tmp_path / "demo" / "library"), "--json"]
+    )
+    payload = json.loads(status.stdout)
+    assert payload["videos"] == 2 and payload["vectors"] == payload["clips"] > 0
+    again = CliRunner().invoke(demo_main, [str(tmp_path / "demo"), "--videos", "2"])
+    assert again.exit_code == 0 and '"skipped": 2' in again.output
