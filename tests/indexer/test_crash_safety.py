@@ -73,3 +73,24 @@ def test_sigkill_mid_run_loses_only_videos_in_flight(
     expected = sum(clip_count(probe(v).duration_s, 0.5) for v in videos)
     assert final["videos"] == len(videos)
     assert final["clips"] == expected == final["vectors"]
+
+
+def test_ctrl_c_exits_130_and_keeps_finished_videos(
+    tmp_path: Path, make_video, tiny_clip_args
+) -> None:
+    for i in range(8):
+        make_video(f"videos/v{i:02d}.mp4", seconds=40, seed=i)
+    library = tmp_path / "lib"
+    process = index_process(tmp_path / "videos", library, tiny_clip_args)
+    try:
+        wait_for_indexed(library, 1, process)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr.decode()
+    assert b"interrupted" in stderr and b"Traceback" not in stderr
+    kept = status(library)
+    assert 1 <= kept["videos"] < 8
+    assert kept["vectors"] == kept["clips"]  # saved on the way out
