@@ -299,3 +299,37 @@ class Library:
         from vsearch.search.history import stored_result
 
         return stored_result(self.paths.catalog, result_id)
+
+    # -- export ------------------------------------------------------------------------------
+    def export(self, result, out_path: Path, *, options=None):
+        """Write a search result (or stored result id) as a reel or timeline at `out_path`.
+
+        `options` is a `vsearch.export.from_results.ExportOptions`; returns a `ResultExport`.
+        """
+        from vsearch.export.from_results import ExportOptions, export_result
+
+        found = self.result(result) if isinstance(result, str) else result
+        return export_result(found, Path(out_path), self._catalog, options or ExportOptions())
+
+    def highlights(self, video: Path, out_path: Path, *, query: str | None = None,
+                   duration_s: float = 30.0, force: bool = False):  # fmt: skip
+        """A reel of the clips of one indexed video most like `query` (else a generic prompt)."""
+        from vsearch.export.from_results import highlight_reel
+
+        spec = self._clip_spec()
+        self._check_identity(spec.model_id)
+        return highlight_reel(
+            Path(video), Path(out_path), catalog=self._catalog,
+            embeddings=ArrayStore(self.paths.embeddings(model_slug(spec.model_id))),
+            encode_text=lambda text: self.encoder().encode_texts([text])[0].embedding,
+            clip_s=1.0 / self.fps, query=query, target_duration_s=duration_s, force=force,
+        )  # fmt: skip
+
+    def thumbs(self, result, out_png: Path, *, columns: int = 4, thumb_width: int = 320,
+               force: bool = False):  # fmt: skip
+        """A contact sheet (PNG) of a search result's (or stored result id's) moments."""
+        from vsearch.export.from_results import result_sheet
+
+        found = self.result(result) if isinstance(result, str) else result
+        return result_sheet(found, Path(out_png), columns=columns, thumb_width=thumb_width,
+                            force=force)  # fmt: skip

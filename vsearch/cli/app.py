@@ -24,6 +24,9 @@ COMMANDS: dict[str, str] = {
     "search": "vsearch.cli.search:search_command",
     "history": "vsearch.cli.search:history_command",
     "show": "vsearch.cli.search:show_command",
+    "export": "vsearch.cli.export:export_command",
+    "highlights": "vsearch.cli.export:highlights_command",
+    "thumbs": "vsearch.cli.export:thumbs_command",
 }
 
 

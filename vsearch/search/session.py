@@ -19,7 +19,7 @@ from vsearch.errors import InputError, LibraryError, OutputError
 from vsearch.search.engine import SearchEngine
 from vsearch.search.features import TokenSource
 from vsearch.search.grounders import R2Grounder, ZeroShotGrounder
-from vsearch.search.query import EncodedQuery, encode_queries, truncation_note
+from vsearch.search.query import QUERY_BATCH, EncodedQuery, encode_queries, truncation_note
 from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
@@ -170,7 +170,7 @@ class SearchSession:
         notes: list[str] = list(self.notes)
         lines: list[str] = []
         done = 0
-        for chunk, chunk_targets in _chunks(queries, targets, 32):
+        for chunk, chunk_targets in _chunks(queries, targets, QUERY_BATCH):
             encoded = encode_queries(self.encoder, [q.query for q in chunk])
             for item, query, target in zip(chunk, encoded, chunk_targets, strict=True):
                 result = self._run(query, options)
