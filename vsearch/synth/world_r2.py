@@ -21,7 +21,6 @@ import dataclasses
 import json
 import logging
 import math
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ import click
 import torch
 
 from vsearch.errors import InputError, ModelError, OutputError
-from vsearch.grounding import R2Config
+from vsearch.grounding import R2Config, load_checkpoint, save_checkpoint
 from vsearch.research.datasets import GroundingSample, read_qvhighlights
 from vsearch.research.training import (
     TrainProgress,
@@ -60,6 +59,7 @@ DATASET = "qvhighlights"
 CONFIG_NAME = "vsearch-synth"
 DEFAULT_DIMS = 128
 FEATURES_SUBDIR = "features"
+CLIP_MODEL_ID_KEY = "clip_model_id"  # checkpoint meta: the world CLIP it was trained on
 
 ProgressCallback = Callable[[TrainProgress], None]
 
@@ -223,11 +223,9 @@ def train_world_r2(
         if report.best_checkpoint is None:
             raise ModelError("training finished without a best checkpoint")
         out_checkpoint = Path(out_checkpoint)
-        try:
-            out_checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(report.best_checkpoint, out_checkpoint)
-        except OSError as error:
-            raise OutputError(f"cannot write {out_checkpoint}: {error}") from error
+        best = report.history[(report.best_epoch or 1) - 1]
+        meta = {"epoch": best.epoch, "metric": best.selection_metric, "score": best.score}
+        publish_checkpoint(report.best_checkpoint, out_checkpoint, meta)
     return WorldR2Report(
         out_checkpoint=str(out_checkpoint),
         train_seed=train_seed,
@@ -242,6 +240,17 @@ def train_world_r2(
         prepare_s=round(prepare_s, 2),
         train_s=round(time.perf_counter() - started - prepare_s, 2),
     )
+
+
+def publish_checkpoint(best: Path, out_checkpoint: Path, meta: dict[str, Any]) -> Path:
+    """Re-save a trained checkpoint with the identity of the CLIP whose features it reads.
+
+    A library's CLIP is known by `model_id` (a hash of the weights), so a checkpoint left over
+    from an older world CLIP can be told apart from one that fits.
+    """
+    model, _ = load_checkpoint(best)
+    full_meta = {**meta, CLIP_MODEL_ID_KEY: world_clip_spec().model_id}
+    return save_checkpoint(model, out_checkpoint, meta=full_meta)
 
 
 def _train_on_the_clock(
