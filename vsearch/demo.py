@@ -4,8 +4,9 @@
 
 Generates a small synthetic world (videos + queries with ground truth, see
 docs/synthetic-world.md), indexes it with the world CLIP that ships in the package (a tiny CLIP
-trained on such worlds; its results mean nothing on real footage), and shows the library. It
-needs no network. Re-running it reuses what is already there.
+trained on such worlds; its results mean nothing on real footage), shows the library and
+runs a few of the world's queries (one about motion) next to their ground truth, and cuts the
+last result into a highlight reel. It needs no network. Re-running it reuses what is already there.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from pathlib import Path
 import click
 
 from vsearch.api import Library
+from vsearch.cli.app import fail
 from vsearch.cli.progress import IndexBars
+from vsearch.errors import VsearchError
+from vsearch.export.from_results import ExportOptions
+from vsearch.search.display import result_table
 from vsearch.settings import load_settings
 
 
@@ -36,6 +41,13 @@ def _world(out_dir: Path, videos: int, seed: int) -> Path:
 @click.option("--seed", default=2024, show_default=True, help="World seed.")
 def main(out_dir: Path, videos: int, seed: int) -> None:
     """Generate a world, index it offline with the built-in world CLIP, and show the library."""
+    try:
+        _tour(out_dir, videos, seed)
+    except VsearchError as error:
+        fail(f"{error} (delete {out_dir} to start the demo afresh)", error.exit_code)
+
+
+def _tour(out_dir: Path, videos: int, seed: int) -> None:
     world_dir = _world(out_dir, videos, seed)
     settings = load_settings({"library": out_dir / "library", "clip_model": "vsearch-synth"})
     click.echo("indexing with the built-in world CLIP (trained on synthetic worlds only) ...")
@@ -50,13 +62,27 @@ def main(out_dir: Path, videos: int, seed: int) -> None:
             f"{status.feature_bytes / 1e6:.1f} MB of grounding features"
         )
     queries = [json.loads(line) for line in (world_dir / "queries.jsonl").open()]
-    click.echo("\nsome of the world's queries with their ground truth:")
-    for query in queries[:5]:
-        click.echo(f"  [{query['kind']}] {query['query']!r} -> {query['vid']} "
-                   f"{query['relevant_windows']}")
+    shown = [q for q in queries if q["kind"] == "static"][:2]
+    shown += [q for q in queries if q["kind"] == "temporal"][:1]
+    with Library.open(settings=settings) as library:
+        for query in shown:
+            click.echo(f"\nsearch [{query['kind']}] {query['query']!r}")
+            click.echo(f"  ground truth: {query['vid']} {query['relevant_windows']}")
+            result = library.search(query["query"], top_k=3)
+            for note in result.notes:
+                click.echo(f"  note: {note}")
+            click.echo("\n".join("  " + line for line in result_table(result)))
+        reel = out_dir / "reel.mp4"
+        exported = library.export(result, reel, options=ExportOptions(force=True))
+        click.echo(
+            f"\nexported the last search as a highlight reel: {reel} "
+            f"({len(exported.to_json()['segments'])} segments)"
+        )
+    library_dir = out_dir / "library"
     click.echo(
-        f"\nTry: vsearch status --library {out_dir / 'library'}\n"
-        f"     vsearch ls --library {out_dir / 'library'}"
+        f"\nTry: vsearch search 'a red circle' --library {library_dir}\n"
+        f"     vsearch history --library {library_dir}\n"
+        f"     vsearch export ID -o reel.mp4 --library {library_dir}"
     )
 
 

@@ -11,10 +11,12 @@ from vsearch.cli import main as vsearch_main
 from vsearch.demo import main as demo_main
 
 
-def test_demo_indexes_a_generated_world_offline(tmp_path: Path) -> None:
+def test_demo_indexes_searches_and_exports_a_generated_world_offline(tmp_path: Path) -> None:
     result = CliRunner().invoke(demo_main, [str(tmp_path / "demo"), "--videos", "2"])
     assert result.exit_code == 0, result.output
     assert "world CLIP" in result.output
+    assert "grounding:" in result.output  # searches ran and say how they grounded
+    assert (tmp_path / "demo" / "reel.mp4").stat().st_size > 0
     status = CliRunner().invoke(
         vsearch_main, ["status", "--library", str(tmp_path / "demo" / "library"), "--json"]
     )

@@ -10,7 +10,7 @@ import click
 from vsearch.api import Library
 from vsearch.cli.app import echo_json
 from vsearch.cli.options import clip_options, json_option, library_option, settings_from
-from vsearch.search.display import format_hms, sparkline
+from vsearch.search.display import result_table
 from vsearch.settings import Settings
 
 HELP = Settings.help_texts()
@@ -19,13 +19,7 @@ HELP = Settings.help_texts()
 def _print_table(result) -> None:
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    click.echo(f"{result.id}  {result.query!r}  grounding: {result.grounding}")
-    if not result.results:
-        click.echo("no results")
-    for rank, m in enumerate(result.results, start=1):
-        span = f"{format_hms(m.start_s)}-{format_hms(m.end_s)}"
-        click.echo(f"{rank:>3}  {m.score:6.3f}  {span:<17}  {sparkline(m.saliency):<16}  "
-                   f"{m.video_path}")  # fmt: skip
+    click.echo("\n".join(result_table(result)))
 
 
 def _search_options(command: Callable) -> Callable:

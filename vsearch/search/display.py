@@ -30,3 +30,17 @@ def sparkline(values: Sequence[float], width: int = 16) -> str:
         return _BARS[len(_BARS) // 2] * data.size
     levels = np.round((data - low) / (high - low) * (len(_BARS) - 1)).astype(int)
     return "".join(_BARS[i] for i in levels)
+
+
+def result_table(result) -> list[str]:
+    """A stored or fresh SearchResult as lines: header, then rank, score, span, sparkline, video."""
+    lines = [f"{result.id}  {result.query!r}  grounding: {result.grounding}"]
+    if not result.results:
+        lines.append("no results")
+    for rank, moment in enumerate(result.results, start=1):
+        span = f"{format_hms(moment.start_s)}-{format_hms(moment.end_s)}"
+        lines.append(
+            f"{rank:>3}  {moment.score:6.3f}  {span:<17}  {sparkline(moment.saliency):<16}  "
+            f"{moment.video_path}"
+        )
+    return lines
