@@ -15,20 +15,17 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select
-from sqlalchemy.engine import URL
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vsearch.errors import InputError, LibraryError
+from vsearch.storage.database import BUSY_TIMEOUT_S, SqliteStore, make_engine
 from vsearch.storage.fingerprint import FileStamp
 from vsearch.storage.migrations import SCHEMA_VERSION_KEY, migrate
 from vsearch.storage.models import VIDEO_STATUSES, Clip, Meta, Video
@@ -40,9 +37,7 @@ from vsearch.storage.records import (
     VideoRecord,
 )
 
-BUSY_TIMEOUT_S = 10.0  # longest a write waits for another writer's transaction
 _IN_CHUNK = 500  # ids per IN (...) query, far below SQLite's bound-parameter limit
-_WRITE_OPTION = "vsearch_write"
 
 
 _UTC = timezone.utc  # noqa: UP017 - datetime.UTC needs Python 3.11, the package supports 3.10
@@ -117,36 +112,8 @@ def _ids(values: Iterable[int]) -> np.ndarray:
     return np.fromiter(values, dtype=np.int64)
 
 
-def _make_engine(path: Path, busy_timeout_s: float) -> Engine:
-    engine = create_engine(
-        URL.create("sqlite", database=str(path)),
-        connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
-    )
-
-    @event.listens_for(engine, "connect")
-    def _configure(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-        # Autocommit at the driver level; transactions are begun explicitly below, which is
-        # the only way to get BEGIN IMMEDIATE from pysqlite.
-        dbapi_conn.isolation_level = None
-        dbapi_conn.execute("PRAGMA journal_mode = WAL")
-        dbapi_conn.execute("PRAGMA synchronous = NORMAL")
-        dbapi_conn.execute("PRAGMA foreign_keys = ON")
-        dbapi_conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Any) -> None:
-        write = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
-
-
-class Catalog:
+class Catalog(SqliteStore):
     """The catalogue of one library. Open with ``Catalog.open(path)``; use as a context manager."""
-
-    def __init__(self, engine: Engine, path: Path) -> None:
-        self._engine = engine
-        self.path = path
 
     @classmethod
     def open(
@@ -165,7 +132,7 @@ class Catalog:
             if not create:
                 raise LibraryError(f"no library catalogue at {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = _make_engine(path, busy_timeout_s)
+        engine = make_engine(path, busy_timeout_s)
         try:
             raw = engine.raw_connection()
             try:
@@ -179,30 +146,6 @@ class Catalog:
             engine.dispose()
             raise
         return cls(engine, path)
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> Catalog:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @contextmanager
-    def _session(self, *, write: bool = False) -> Iterator[Session]:
-        try:
-            with self._engine.connect() as conn:
-                conn.execution_options(**{_WRITE_OPTION: write})
-                with Session(bind=conn, expire_on_commit=False) as session, session.begin():
-                    yield session
-        except SQLAlchemyError as exc:
-            raise LibraryError(f"catalogue {self.path}: {exc.__class__.__name__}: {exc}") from exc
 
     # -- meta ---------------------------------------------------------------------------
 

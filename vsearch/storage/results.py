@@ -8,20 +8,17 @@ catalogue id, so a stored result still reads after its video is re-indexed or re
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from vsearch.errors import LibraryError
-from vsearch.storage.catalog import _WRITE_OPTION, BUSY_TIMEOUT_S, _make_engine
+from vsearch.storage.database import BUSY_TIMEOUT_S, SqliteStore, make_engine
 from vsearch.storage.models import Search, SearchHit
 
 _UTC = timezone.utc  # noqa: UP017 - datetime.UTC needs Python 3.11
@@ -52,12 +49,8 @@ class StoredSearch:
     hit_count: int = 0
 
 
-class ResultStore:
+class ResultStore(SqliteStore):
     """The search results of one library's catalogue file (already migrated by ``Catalog``)."""
-
-    def __init__(self, engine: Engine, path: Path) -> None:
-        self._engine = engine
-        self.path = path
 
     @classmethod
     def open(cls, catalog_path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> ResultStore:
@@ -65,31 +58,7 @@ class ResultStore:
         catalog_path = Path(catalog_path)
         if not catalog_path.exists():
             raise LibraryError(f"no library catalogue at {catalog_path}")
-        return cls(_make_engine(catalog_path, busy_timeout_s), catalog_path)
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> ResultStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @contextmanager
-    def _session(self, *, write: bool = False) -> Iterator[Session]:
-        try:
-            with self._engine.connect() as conn:
-                conn.execution_options(**{_WRITE_OPTION: write})
-                with Session(bind=conn, expire_on_commit=False) as session, session.begin():
-                    yield session
-        except SQLAlchemyError as exc:
-            raise LibraryError(f"catalogue {self.path}: {exc.__class__.__name__}: {exc}") from exc
+        return cls(make_engine(catalog_path, busy_timeout_s), catalog_path)
 
     def save(
         self,
