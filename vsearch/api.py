@@ -89,6 +89,7 @@ class Library:
         self.settings = settings
         self._catalog = catalog
         self._encoder = None
+        self._search_sessions: dict[str, object] = {}  # grounding kind -> SearchSession
 
     @classmethod
     def open(
@@ -252,7 +253,7 @@ class Library:
     # -- search ------------------------------------------------------------------------------
     def _search_session(self, grounding: str):
         """The search session for `grounding`, opened once and reused by later queries."""
-        sessions = self.__dict__.setdefault("_search_sessions", {})
+        sessions = self._search_sessions
         if grounding not in sessions:
             from vsearch.search.session import open_session
 
