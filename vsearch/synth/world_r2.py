@@ -196,7 +196,7 @@ def train_world_r2(
     *,
     on_progress: ProgressCallback | None = None,
 ) -> WorldR2Report:
-    """Generate training and validation worlds, train, and copy the best checkpoint out."""
+    """Generate training and validation worlds, train, and publish the best checkpoint."""
     torch.set_num_threads(settings.threads)
     train_seed = TRAIN_SEED_BASE + settings.seed
     val_seed = VAL_SEED_BASE + settings.seed
