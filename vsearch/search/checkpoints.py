@@ -53,6 +53,9 @@ def locate_checkpoint(model_id: str, configured: Path | None) -> CheckpointLocat
         if not configured.is_file():
             raise ModelError(f"grounding checkpoint not found: {configured}")
         return CheckpointLocation(configured)
+    shipped = _shipped_checkpoint(model_id)
+    if shipped is not None:
+        return CheckpointLocation(shipped)
     published = PUBLISHED.get(model_id)
     if published is None:
         return CheckpointLocation(
@@ -70,6 +73,20 @@ def locate_checkpoint(model_id: str, configured: Path | None) -> CheckpointLocat
             f"available ({type(error).__name__})",
         )  # fmt: skip
     return CheckpointLocation(Path(path))
+
+
+def _shipped_checkpoint(model_id: str) -> Path | None:
+    """The world R2 that ships with the world CLIP, for libraries indexed with vsearch-synth.
+
+    Matched by the CLIP's content-derived id, so a retrained world CLIP never gets a world R2
+    trained on another one's features.
+    """
+    from vsearch.synth.world_clip import world_clip_spec
+    from vsearch.synth.world_r2 import world_r2_checkpoint
+
+    if model_id != world_clip_spec().model_id:
+        return None
+    return world_r2_checkpoint()
 
 
 def check_fit(
