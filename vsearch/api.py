@@ -68,6 +68,25 @@ def resolve_clip_spec(settings: Settings, stored_json: str | None):
     return spec_from_options(*options)
 
 
+def _warn_if_world_clip_on_real_footage(spec, paths: Sequence[Path]) -> None:
+    """The built-in world CLIP only knows generated worlds: say so when it meets other files.
+
+    A world is recognised by the `world.json` its generator writes beside `videos/`.
+    """
+    from vsearch.encoder.spec import BUILTIN_WORLD_CLIP
+
+    if spec.name != BUILTIN_WORLD_CLIP:
+        return
+    for path in paths:
+        resolved = Path(path).expanduser().resolve()
+        if not any((folder / "world.json").is_file() for folder in (resolved, *resolved.parents)):
+            log.warning(
+                "%s is not a generated world: the built-in %s CLIP was trained only on "
+                "synthetic worlds, so its results on other footage are meaningless",
+                path, BUILTIN_WORLD_CLIP,
+            )  # fmt: skip
+
+
 def _load_encoder(spec, settings: Settings):
     from vsearch.encoder import ClipEncoder
 
@@ -184,6 +203,7 @@ class Library:
         with WriterLock(self.paths.lock):
             spec = self._clip_spec()
             self._check_identity(spec.model_id)  # before loading weights: fail fast
+            _warn_if_world_clip_on_real_footage(spec, paths)
             stored_dim = self._catalog.get_meta(DIM_KEY)
             if stored_dim is None:
                 self._remember_identity(spec, self.encoder())

@@ -165,3 +165,13 @@ def test_stored_features_equal_the_reference_extractor(tmp_path: Path, tiny_clip
     np.testing.assert_allclose(
         np.load(stored[0]).astype(np.float32), reference.astype(np.float32), atol=4e-3
     )
+
+
+def test_world_clip_on_real_footage_warns(tmp_path: Path, make_video, caplog) -> None:
+    make_video("videos/a.mp4", seconds=4)
+    code, _, output = run(
+        "index", str(tmp_path / "videos"), "--library", str(tmp_path / "lib"),
+        "--clip-model", "vsearch-synth",
+    )  # fmt: skip
+    assert code == 0, output
+    assert any("not a generated world" in r.getMessage() for r in caplog.records)
