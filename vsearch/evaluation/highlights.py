@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,3 +43,15 @@ def lower_median(values: np.ndarray) -> float:
     """The lower of the two middle values for even lengths (the convention of torch.median)."""
     ordered = np.sort(np.asarray(values, dtype=float))
     return float(ordered[(len(ordered) - 1) // 2])
+
+
+def domain_map(ap_by_video: Mapping[str, float], domains: Mapping[str, str]) -> dict[str, Any]:
+    """Per-domain mean AP and the mean over domains (percent, 2 decimals), as both benchmarks
+    report them: each domain counts once, however many videos it has."""
+    by_domain: dict[str, list[float]] = defaultdict(list)
+    for vid, ap in ap_by_video.items():
+        by_domain[domains.get(vid, "all")].append(ap)
+    per_domain = {d: round(100.0 * float(np.mean(v)), 2) for d, v in sorted(by_domain.items())}
+    average = round(100.0 * float(np.mean([np.mean(v) for v in by_domain.values()])), 2)
+    return {"brief": {"mAP": average, **{f"mAP-{d}": m for d, m in per_domain.items()}},
+            "domains": per_domain}

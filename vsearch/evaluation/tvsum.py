@@ -14,14 +14,13 @@ the mean over domains (each TVSum domain is trained and evaluated separately).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from vsearch.errors import InputError
-from vsearch.evaluation.highlights import check_same_videos, lower_median, rank_labels
+from vsearch.evaluation.highlights import check_same_videos, domain_map, lower_median, rank_labels
 from vsearch.evaluation.precision import trapezoid_ap
 
 TOP_K = 5
@@ -49,11 +48,6 @@ def evaluate_tvsum(
 ) -> dict[str, Any]:
     """Per-domain and averaged top-5 mAP (percent, 2 decimals) for vid -> clip scores."""
     check_same_videos(predictions, annotations)
-    by_domain: dict[str, list[float]] = defaultdict(list)
-    for vid, anno in annotations.items():
-        by_domain[domains.get(vid, "all")].append(video_top5_ap(predictions[vid], anno, name=vid))
-    per_domain = {d: round(100.0 * float(np.mean(v)), 2) for d, v in sorted(by_domain.items())}
-    average = round(100.0 * float(np.mean([np.mean(v) for v in by_domain.values()])), 2)
-    return {"brief": {"mAP": average, **{f"mAP-{d}": m for d, m in per_domain.items()}},
-            "domains": per_domain}
+    aps = {vid: video_top5_ap(predictions[vid], a, name=vid) for vid, a in annotations.items()}
+    return domain_map(aps, domains)
 

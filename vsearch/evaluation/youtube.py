@@ -8,13 +8,12 @@ A domain's mAP is the mean AP over its videos; the summary is the mean over doma
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from vsearch.evaluation.highlights import check_same_videos, rank_labels
+from vsearch.evaluation.highlights import check_same_videos, domain_map, rank_labels
 from vsearch.evaluation.precision import trapezoid_ap
 
 
@@ -31,10 +30,5 @@ def evaluate_youtube(
 ) -> dict[str, Any]:
     """Per-domain and averaged mAP (percent, 2 decimals) for vid -> clip scores."""
     check_same_videos(predictions, matches)
-    by_domain: dict[str, list[float]] = defaultdict(list)
-    for vid, match in matches.items():
-        by_domain[domains.get(vid, "all")].append(video_ap(predictions[vid], match, name=vid))
-    per_domain = {d: round(100.0 * float(np.mean(v)), 2) for d, v in sorted(by_domain.items())}
-    average = round(100.0 * float(np.mean([np.mean(v) for v in by_domain.values()])), 2)
-    return {"brief": {"mAP": average, **{f"mAP-{d}": m for d, m in per_domain.items()}},
-            "domains": per_domain}
+    aps = {vid: video_ap(predictions[vid], match, name=vid) for vid, match in matches.items()}
+    return domain_map(aps, domains)
