@@ -1,6 +1,6 @@
 """Grounding throughput on CPU: pairs/s batched vs one pair at a time, and peak memory.
 
-Run: `python bench/grounding_speed.py [--quick]`.
+Run: `python bench/grounding_speed.py [--quick] [--threads N] [--precision fp32|bf16|auto]`.
 Prints one JSON document on stdout. Random weights of the full QVHighlights architecture;
 features are random fp16 arrays of the real CLIP ViT-B/32 layout. Each scenario runs in its
 own process so its peak resident memory is its own.
@@ -26,6 +26,7 @@ def _scenario(
     repeats: int,
     threads: int,
     video_tokens: int,
+    precision: str,
     queue,
 ) -> None:
     import numpy as np
@@ -45,11 +46,11 @@ def _scenario(
         )
         query = rng.standard_normal((8 + index % 8, 4, 512), dtype=np.float32)
         pairs.append((video, query))
-    ground(model, pairs[:1], batch_size=1)  # warm-up
+    ground(model, pairs[:1], batch_size=1, precision=precision)  # warm-up
     timings = []
     for _ in range(repeats):
         started = time.perf_counter()
-        ground(model, pairs, batch_size=batch_size)
+        ground(model, pairs, batch_size=batch_size, precision=precision)
         timings.append(time.perf_counter() - started)
     best = min(timings)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -67,13 +68,19 @@ def _scenario(
 
 
 def run(
-    num_clips: int, num_pairs: int, batch_size: int, repeats: int, threads: int, video_tokens: int
+    num_clips: int,
+    num_pairs: int,
+    batch_size: int,
+    repeats: int,
+    threads: int,
+    video_tokens: int,
+    precision: str,
 ) -> dict:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(
         target=_scenario,
-        args=(num_clips, num_pairs, batch_size, repeats, threads, video_tokens, queue),
+        args=(num_clips, num_pairs, batch_size, repeats, threads, video_tokens, precision, queue),
     )
     process.start()
     result = queue.get()
@@ -98,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small run (< 30 s)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="fp32")
     args = parser.parse_args(argv)
     if args.quick:
         # a smoke run: 5 tokens per frame instead of 50 keeps every code path (batching,
@@ -107,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         plan = [(75, 16, 1), (75, 16, 8), (1800, 2, 1), (1800, 2, 2)]
         repeats, tokens = 2, 50
-    results = [run(t, n, b, repeats, args.threads, tokens) for t, n, b in plan]
+    results = [run(t, n, b, repeats, args.threads, tokens, args.precision) for t, n, b in plan]
     print(
         json.dumps(
             {
@@ -121,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
                 "settings": {
                     "quick": args.quick,
                     "threads": args.threads,
+                    "precision": args.precision,
                     "repeats": repeats,
                     "device": "cpu",
                     "weights": "random",

@@ -11,12 +11,14 @@ change the cost. Queries are embeddings perturbed from stored clips, so hits con
 few videos as real queries do.
 
 Reported: p50/p95 (ms) of text encode, coarse (FAISS + catalogue + candidate windows), feature
-load, grounding, ranking and end to end, for `--candidates` windows per query; coarse
-recall@N against exact inner-product search; and (full run only) coarse-only latency at 1M clips.
-Writes one JSON document to stdout.
+load, grounding, ranking and end to end, for `--candidates` windows per query (with their mean
+length in clips); coarse recall@N against exact inner-product search; and (full run only)
+coarse-only latency at 1M clips. `--precision` is the grounding precision passed to the R2
+grounder (auto: bf16 on CPUs with native bf16 matmul). Writes one JSON document to stdout.
 
     python -m bench.search_latency [--quick] [--videos N] [--minutes M] [--candidates C]
                                    [--size full|small] [--repeats R] [--threads T]
+                                   [--precision auto|fp32|bf16]
 """
 
 from __future__ import annotations
@@ -147,8 +149,9 @@ def load_models(r2_overrides: dict[str, Any]):
 
 
 def measure(
-    library: dict, candidates: int, warmup: int, repeats: int, seed: int, size: str
-) -> dict:
+    library: dict, candidates: int, warmup: int, repeats: int, seed: int, size: str,
+    precision: str,
+) -> dict:  # fmt: skip
     paths: LibraryPaths = library["paths"]
     encoder, r2 = load_models(SIZES[size]["r2"])
     rng = np.random.default_rng(seed + 1)
@@ -161,12 +164,12 @@ def measure(
             vectors=VectorStore.open(paths.vectors, DIM, read_only=True),
             embeddings=ArrayStore(paths.embeddings("bench")),
             tokens=TokenSource(ArrayStore(paths.features("bench")), lambda: encoder, fps=FPS),
-            grounder=R2Grounder(r2),
+            grounder=R2Grounder(r2, precision=precision),
             fps=FPS,
         )
         timings: dict[str, list[float]] = {name: [] for name in ("text_encode", *STAGES,
                                                                  "end_to_end")}  # fmt: skip
-        windows = []
+        windows, window_clips = [], []
         for i, vector in enumerate(query_vectors):
             started = time.perf_counter()
             [text] = encode_queries(encoder, [QUERY_TEXT])
@@ -184,13 +187,16 @@ def measure(
             hits = coarse_hits(engine.vectors, catalog, vector,
                                count=max(MIN_HITS, candidates * HITS_PER_CANDIDATE))  # fmt: skip
             counts = {h.video_id: library["clips_per_video"] for h in hits}
-            windows.append(len(plan_candidates(hits, counts, max_candidates=candidates)))
+            planned = plan_candidates(hits, counts, max_candidates=candidates)
+            windows.append(len(planned))
+            window_clips.extend(c.num_clips for c in planned)
         recall_n = max(MIN_HITS, candidates * HITS_PER_CANDIDATE)
         found = engine.vectors.search(query_vectors, recall_n)[1]
     exact = np.argsort(-(query_vectors @ library["vectors"].T), axis=1)[:, :recall_n]
     return {
         "latency_ms": {name: _percentiles(values) for name, values in timings.items()},
         "candidate_windows_mean": float(np.mean(windows)),
+        "candidate_clips_mean": round(float(np.mean(window_clips)), 1),
         f"coarse_recall_at_{recall_n}": round(recall_at_k(found, library["ids"][exact]), 4),
     }
 
@@ -234,6 +240,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--candidates", type=int, default=20)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--precision", choices=["auto", "fp32", "bf16"], default="auto",
+        help="Grounding precision (auto: bf16 on CPUs with native bf16 matmul, else fp32).",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     videos = args.videos or (50 if args.quick else 1000)
     size = args.size or ("small" if args.quick else "full")
@@ -244,13 +254,14 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vsearch-bench-") as tmp:
         library = build_library(Path(tmp) / "library", videos, args.minutes, args.seed, width)
-        result = measure(library, args.candidates, warmup, repeats, args.seed, size)
+        result = measure(library, args.candidates, warmup, repeats, args.seed, size,
+                         args.precision)  # fmt: skip
     report: dict[str, Any] = {
         "benchmark": "search_latency",
         "settings": {"videos": videos, "minutes": args.minutes, "fps": FPS,
                      "clips": int(library["ids"].size), "candidates": args.candidates,
                      "threads": args.threads, "repeats": repeats, "warmup": warmup,
-                     "size": size,
+                     "size": size, "precision": args.precision,
                      "features": f"(T,{LAYERS},{TOKENS},{width}) float16, "
                                  f"{FEATURE_POOL} distinct arrays hard-linked per video",
                      "models": "random-weight ViT-B/32 text tower; random R2 "

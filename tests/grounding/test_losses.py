@@ -96,3 +96,43 @@ def test_masks_must_be_right_padding():
     holey = torch.tensor([[True, False, True, True]])
     with pytest.raises(InputError, match="prefix"):
         model(video, holey, query, torch.ones(1, 2, dtype=torch.bool))
+
+
+def test_a_mismatched_pair_is_all_negative_and_anchors_nothing():
+    config = R2Config(video_width=8, query_width=6, video_tokens=3, dims=16, heads=2)
+    torch.manual_seed(0)
+    model = R2Model(config).eval()
+    matched = tiny_batch(config, 0)
+    rng = np.random.default_rng(5)
+    samples = [
+        GroundingSample(video=matched.video[i, : int(matched.video_mask[i].sum())],
+                        query=matched.query[i, : int(matched.query_mask[i].sum())],
+                        saliency=matched.targets.saliency[i, : int(matched.video_mask[i].sum())],
+                        pos_clip=int(matched.targets.pos_clip[i]),
+                        boundary=np.array([[4.0, 10.0]]), fps=0.5)
+        for i in range(2)
+    ]  # fmt: skip
+    stranger = GroundingSample(
+        video=rng.normal(size=(9, 4, 3, 8)).astype(np.float32),
+        query=samples[0].query, saliency=np.zeros(9, np.float32), pos_clip=0,
+        boundary=np.zeros((0, 2)), fps=0.5, matched=False,
+    )  # fmt: skip
+    mixed = collate([*samples, stranger])
+    assert mixed.targets.matched.tolist() == [True, True, False]
+    assert collate(samples).targets.matched is None  # the published path is untouched
+
+    def losses(batch):
+        output = model(batch.video, batch.video_mask, batch.query, batch.query_mask)
+        return output, compute_losses(output, batch.targets, config)
+
+    output, with_stranger = losses(mixed)
+    _, alone = losses(collate(samples))
+    cls_tgt, _ = assign_targets(output.points, mixed.targets.boundary, mixed.targets.fps,
+                                config.sample_radius)  # fmt: skip
+    assert cls_tgt[2].sum() == 0 and cls_tgt[:2].sum() > 0
+    # calibration pairs a clip with its own query: the stranger takes no part
+    for key in ("loss_video_cal", "loss_layer_cal"):
+        torch.testing.assert_close(with_stranger[key], alone[key])
+    # it is a negative for the saliency contrast across videos, and for the focal loss
+    assert not torch.isclose(with_stranger["loss_sal"], alone["loss_sal"])
+    assert torch.isfinite(with_stranger["loss_cls"])

@@ -10,11 +10,23 @@ overlapping windows that are grounded like any other pair and merged:
 * a clip's saliency is its owner window's saliency;
 * a window's moments are kept only if their anchor point is a clip the window owns; they are
   shifted by the window start and all windows' moments are ranked together by score.
+
+Inference always runs the model's folded pooling (`fast=True`), which equals the published
+computation up to float rounding. `precision` picks the arithmetic of the large matmuls:
+
+* None (default): what the published code evaluates with: float16 autocast on CUDA, float32
+  elsewhere. The research tools (`vsearch ground`, validation while training) use this.
+* "fp32", "bf16", "fp16": that autocast dtype ("fp32": none). fp16 needs CUDA.
+* "auto": the fastest that keeps results close: fp16 on CUDA; bf16 on a CPU with native bf16
+  matmul (AVX512-BF16 or AMX), where a forward is about twice as fast as in float32;
+  float32 otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +39,8 @@ from vsearch.grounding.decoding import decode_anchored_moments, decode_saliency,
 from vsearch.grounding.model import R2Model
 
 ArrayLike = np.ndarray | Tensor
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -62,8 +76,44 @@ def window_owner(num_clips: int, starts: Sequence[int], window_clips: int) -> np
     return np.argmin(np.abs(clips[:, None] - centres[None, :]), axis=1)
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX); without
+    it bf16 is emulated and slower than float32. torch only exposes the probes privately, so a
+    torch without them counts as no."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def resolve_precision(precision: str | None, device: torch.device) -> str:
+    """The concrete precision ("fp32", "bf16" or "fp16") that `precision` means on `device`."""
+    if precision is None:
+        return "fp16" if device.type == "cuda" else "fp32"
+    if precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        if device.type == "cuda":
+            return "fp16"
+        return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+    if precision == "fp16" and device.type != "cuda":
+        raise InputError("fp16 grounding needs a CUDA device; use bf16 or fp32 on CPU")
+    return precision
+
+
+def _precision_context(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    if precision == "fp32":
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast(device.type, dtype=_AUTOCAST_DTYPES[precision])
+
+
 def _to_tensor(value: ArrayLike, name: str, rank: int) -> Tensor:
-    tensor = value if torch.is_tensor(value) else torch.from_numpy(np.asarray(value))
+    if torch.is_tensor(value):
+        tensor = value
+    else:
+        array = np.asarray(value)
+        with warnings.catch_warnings():
+            # a read-only (memory-mapped) array is wrapped, not copied: inference only reads it
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            tensor = torch.from_numpy(array)
     if tensor.dim() != rank:
         raise InputError(f"{name} must have {rank} dimensions, got shape {tuple(tensor.shape)}")
     if not tensor.is_floating_point():
@@ -90,13 +140,20 @@ def _check_pair(model: R2Model, video: ArrayLike, query: ArrayLike) -> tuple[Ten
 
 
 def _pad(tensors: Sequence[Tensor], device: torch.device) -> tuple[Tensor, Tensor]:
+    """Right-padded batch and its mask. A single tensor is not copied (it may be a view of a
+    memory-mapped file); the model converts it chunk by chunk."""
+    if len(tensors) == 1:
+        only = tensors[0].to(device)
+        return only[None], torch.ones((1, only.shape[0]), dtype=torch.bool, device=device)
     longest = max(t.shape[0] for t in tensors)
-    first = tensors[0]
-    out = torch.zeros((len(tensors), longest, *first.shape[1:]), dtype=first.dtype, device=device)
+    dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
+    out = torch.empty((len(tensors), longest, *tensors[0].shape[1:]), dtype=dtype, device=device)
     mask = torch.zeros((len(tensors), longest), dtype=torch.bool, device=device)
     for row, tensor in enumerate(tensors):
-        out[row, : tensor.shape[0]] = tensor.to(device)
-        mask[row, : tensor.shape[0]] = True
+        n = tensor.shape[0]
+        out[row, :n] = tensor.to(device)
+        out[row, n:] = 0  # only the padding is filled: the rest is overwritten anyway
+        mask[row, :n] = True
     return out, mask
 
 
@@ -109,12 +166,15 @@ def ground(
     durations_s: Sequence[float] | None = None,
     batch_size: int = 8,
     top_k: int | None = None,
+    precision: str | None = None,
 ) -> list[GroundingResult]:
     """Ground each (video (T,K,P,Wv), query (L,K,Wq)) pair; results in input order.
 
     `fps` defaults to the model config's. With `raw`, boundaries are the top
     `max_num_moment` moments as decoded (no clamp, rounding or NMS); otherwise they are
     post-processed with the config's defaults against `durations_s` (default T / fps).
+    `precision`: see the module docstring. Features may be float16 or memory-mapped arrays:
+    they are converted in chunks inside the forward, never copied whole.
     """
     c = model.config
     fps = c.fps if fps is None else float(fps)
@@ -122,6 +182,8 @@ def ground(
         raise InputError(f"fps must be positive, got {fps}")
     if batch_size < 1:
         raise InputError("batch_size must be at least 1")
+    device = next(model.parameters()).device
+    resolved = resolve_precision(precision, device)
     checked = [_check_pair(model, v, q) for v, q in pairs]
     if durations_s is not None and len(durations_s) != len(checked):
         raise InputError("durations_s must have one entry per pair")
@@ -134,7 +196,7 @@ def ground(
         for start in starts:
             jobs.append(_Job(index, start, video[start : start + c.buffer_size], query))
 
-    decoded = _run_jobs(model, jobs, fps, batch_size)
+    decoded = _run_jobs(model, jobs, fps, batch_size, resolved)
 
     results = []
     for index, (video, _) in enumerate(checked):
@@ -151,7 +213,7 @@ def ground(
 
 
 def _run_jobs(
-    model: R2Model, jobs: Sequence[_Job], fps: float, batch_size: int
+    model: R2Model, jobs: Sequence[_Job], fps: float, batch_size: int, precision: str
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Anchored moments and saliency of every job; jobs are batched by similar length."""
     c = model.config
@@ -166,11 +228,8 @@ def _run_jobs(
                 chunk = order[first : first + batch_size]
                 video, video_mask = _pad([jobs[j].video for j in chunk], device)
                 query, query_mask = _pad([jobs[j].query for j in chunk], device)
-                precision = (
-                    torch.autocast("cuda") if device.type == "cuda" else contextlib.nullcontext()
-                )
-                with precision:
-                    output = model(video, video_mask, query, query_mask)
+                with _precision_context(precision, device):
+                    output = model(video, video_mask, query, query_mask, fast=True)
                 for row, j in enumerate(chunk):
                     moments = decode_anchored_moments(output, row, fps).cpu().numpy()
                     saliency = decode_saliency(output, row, c.merge_cls_sal).cpu().numpy()

@@ -35,13 +35,16 @@ class LossTargets:
 
     boundary: (B,M,2) windows in seconds, rows past a sample's windows are +inf.
     saliency: (B,T) per-clip targets, 0 on padding. pos_clip: (B,) the positive clip per
-    sample. fps: (B,) clip rate of each sample's features.
+    sample. fps: (B,) clip rate of each sample's features. matched: (B,) bool, False for a
+    mismatched pair (a query with a video where it holds nowhere: no windows, zero saliency);
+    None when every pair is matched, as in the published recipe.
     """
 
     boundary: Tensor | None
     saliency: Tensor
     pos_clip: Tensor
     fps: Tensor
+    matched: Tensor | None = None
 
     @classmethod
     def build(
@@ -51,6 +54,7 @@ class LossTargets:
         pos_clip: Sequence[int],
         fps: float | Sequence[float],
         boundaries: Sequence[Tensor | np.ndarray] | None = None,
+        matched: Sequence[bool] | None = None,
     ) -> LossTargets:
         """Pad per-sample lists: windows (M_i,2) seconds with +inf rows, saliency with 0."""
         if not saliency:
@@ -64,7 +68,7 @@ class LossTargets:
         boundary = None
         if boundaries is not None:
             windows = [_as_tensor(w).float().reshape(-1, 2) for w in boundaries]
-            m = max(w.shape[0] for w in windows)
+            m = max(1, max(w.shape[0] for w in windows))  # a mismatched pair has no window
             boundary = torch.full((len(windows), m, 2), math.inf)
             for row, w in enumerate(windows):
                 boundary[row, : w.shape[0]] = w
@@ -73,6 +77,7 @@ class LossTargets:
             saliency=padded,
             pos_clip=torch.tensor([int(p) for p in pos_clip], dtype=torch.long),
             fps=torch.tensor(rates, dtype=torch.float32),
+            matched=None if matched is None or all(matched) else torch.tensor(list(matched)),
         )
 
 
@@ -86,6 +91,7 @@ class GroundingSample:
     pos_clip: int
     boundary: Tensor | np.ndarray | None = None  # (M,2) seconds
     fps: float = 0.5
+    matched: bool = True  # False: the query holds nowhere in this video
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ def collate(samples: Sequence[GroundingSample]) -> Batch:
         pos_clip=[int(s.pos_clip) for s in samples],
         fps=[float(s.fps) for s in samples],
         boundaries=[_as_tensor(s.boundary) for s in samples] if has_windows else None,
+        matched=[s.matched for s in samples],
     )
     return Batch(video, video_mask, query, query_mask, targets)
 
@@ -202,21 +209,28 @@ def sampled_nce_loss(
     pos_clip: Tensor,
     temperature: float,
     directions: Sequence[str],
+    anchors: Tensor | None = None,
 ) -> Tensor:
     """Saliency NCE: the positive clip against clips no more salient than it (row), and
-    against the other videos at the same clip index (col)."""
-    b = video_emb.shape[0]
-    rows = torch.arange(b, device=video_emb.device)
-    pos_score = saliency[rows, pos_clip].unsqueeze(-1)
+    against the other videos at the same clip index (col).
+
+    `anchors` (B,) bool limits the terms to matched pairs; mismatched pairs still take part
+    as negatives in the column direction.
+    """
+    rows = torch.arange(video_emb.shape[0], device=video_emb.device)
+    if anchors is not None:
+        rows = rows[anchors.to(rows.device)]
+    b = max(1, rows.shape[0])
+    pos_score = saliency[torch.arange(video_emb.shape[0], device=video_emb.device), pos_clip].unsqueeze(-1)
     keep = (saliency <= pos_score) & video_mask
     scale = video_emb.new_tensor([math.log(1 / temperature)]).exp().clamp(max=100)
     sim = F.cosine_similarity(video_emb, query_pooled, dim=-1) * scale
     sim = sim.masked_fill(~keep, float("-inf"))
     loss = video_emb.new_zeros(())
     if "row" in directions:
-        loss = loss - F.log_softmax(sim, dim=1)[rows, pos_clip].sum() / b
+        loss = loss - F.log_softmax(sim, dim=1)[rows, pos_clip[rows]].sum() / b
     if "col" in directions:
-        loss = loss - F.log_softmax(sim.t(), dim=1)[pos_clip, rows].sum() / b
+        loss = loss - F.log_softmax(sim.t(), dim=1)[pos_clip[rows], rows].sum() / b
     return loss
 
 
@@ -270,12 +284,15 @@ def compute_losses(output: R2Output, targets: LossTargets, config: R2Config) -> 
             pos_clip,
             c.temperature,
             c.sal_directions,
+            anchors=targets.matched,
         )
         * c.loss_sal_weight
     )
     rows = torch.arange(pos_clip.shape[0], device=pos_clip.device)
-    v_pos = torch.stack([v[rows, pos_clip] for v in output.coll_v])  # K,B,D
-    q_pos = torch.stack([q[:, 0] for q in output.coll_q_pooled])  # K,B,D
+    if targets.matched is not None:  # calibration pairs a clip with its own query: matched only
+        rows = rows[targets.matched.to(rows.device)]
+    v_pos = torch.stack([v[rows, pos_clip[rows]] for v in output.coll_v])  # K,B,D
+    q_pos = torch.stack([q[rows, 0] for q in output.coll_q_pooled])  # K,B,D
     losses["loss_video_cal"] = info_nce_loss(v_pos, q_pos, c.temperature) * c.loss_video_cal_weight
     losses["loss_layer_cal"] = (
         info_nce_loss(v_pos.transpose(0, 1), q_pos.transpose(0, 1), c.temperature)

@@ -8,6 +8,16 @@
 * reference (`reference_padding=True`): reproduces the published implementation on a padded
   batch, where TEF/positional encoding use the padded length and padded query tokens (zeros
   through `query_map`) take part in the max. Training on official-style batches needs it.
+
+Two ways to compute the query-modulated spatial pooling, equal in real arithmetic:
+
+* published (default): every token of every clip goes through all of `video_map`, then `v_map`,
+  as the published code does; training uses it.
+* folded (`fast=True`, inference only): the last `video_map` Linear and `v_map` are moved onto
+  the few query tokens and pooled rows instead of the T*P video tokens (see `_folded_pooling`),
+  and on CPU clips are processed in chunks so no window-sized temporary is allocated. At equal
+  precision it is about 1.5x cheaper on CPU and differs from the published path by float
+  rounding only.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vsearch.errors import InputError
+from vsearch.errors import InputError, ModelError
 from vsearch.grounding.config import R2Config
 from vsearch.grounding.layers import (
     AdaPooling,
@@ -28,6 +38,11 @@ from vsearch.grounding.layers import (
     feature_map,
     sinusoidal_encoding,
 )
+
+# Video tokens per chunk of the folded pooling: big enough for efficient matmuls, small enough
+# that a chunk's temporaries stay in cache and are reused by the allocator (fresh window-sized
+# allocations cost a page fault per 4 KiB on CPU; 800-1600 tokens measured fastest).
+CHUNK_TOKENS = 1024
 
 
 @dataclass(frozen=True)
@@ -109,13 +124,18 @@ class R2Model(nn.Module):
         query_mask: Tensor,
         *,
         reference_padding: bool = False,
+        fast: bool = False,
     ) -> R2Output:
         """video (B,T,K,P,Wv) and query (B,L,K,Wq) of any float dtype; masks bool, True = valid.
 
-        Padded entries may hold anything (even +inf); they are replaced by zeros.
+        Padded entries may hold anything (even +inf); they are replaced by zeros. `fast`
+        selects the folded pooling (module docstring); it needs eval mode, where dropout is
+        the identity the folding relies on.
         """
         c = self.config
         self._check_inputs(video, video_mask, query, query_mask)
+        if fast and self.training and c.dropout > 0:
+            raise ModelError("the folded forward is for inference: call model.eval() first")
         video_mask = video_mask.bool()
         query_mask = query_mask.bool()
         b, t = video.shape[:2]
@@ -138,18 +158,18 @@ class R2Model(nn.Module):
         coll_v: list[Tensor] = [torch.empty(0)] * k
         last: Tensor | None = None
         for i in range(k - 1, -1, -1):
-            v_emb = ad.video_map(self._layer_input(video, i, video_mask, tef))  # B,T,P,D
             q_emb = ad.query_map(query_all[:, :, i])  # B,L,D
-            coll_v[i] = v_emb[:, :, 0]
             query_map_out[i] = q_emb
-
-            v_key = ad.v_map(v_emb)
-            q_key = ad.q_map(q_emb)
-            att = torch.einsum("bld,btpd->btlp", q_key, v_key) / c.dims**0.5
-            pooled = torch.matmul(att.softmax(-1), v_emb) + q_emb[:, None]  # B,T,L,D
-            if not reference_padding:
-                pooled = pooled.masked_fill(~query_mask[:, None, :, None], float("-inf"))
-            x = v_emb[:, :, 0] + pooled.amax(dim=2) * ad.scale[i].tanh()
+            if fast:
+                cls, pooled_max = self._folded_pooling(
+                    video, i, video_mask, tef, q_emb, None if reference_padding else query_mask
+                )
+            else:
+                cls, pooled_max = self._published_pooling(
+                    video, i, video_mask, tef, q_emb, None if reference_padding else query_mask
+                )
+            coll_v[i] = cls
+            x = cls + pooled_max * ad.scale[i].tanh()
             if last is not None:
                 gate = ad.gate[i].sigmoid()
                 x = gate * x + (1 - gate) * last
@@ -176,8 +196,7 @@ class R2Model(nn.Module):
             out_coord: Tensor | None = None
             if self.coord_head is not None:
                 coord_raw = tuple(
-                    self.coord_head(level, m)
-                    for level, m in zip(pyramid, head_masks, strict=True)
+                    self.coord_head(level, m) for level, m in zip(pyramid, head_masks, strict=True)
                 )
                 level_idx = [c.strides.index(s) for s in strides]
                 out_coord = torch.cat(
@@ -211,6 +230,92 @@ class R2Model(nn.Module):
             query_mask=query_mask,
             reference_padding=reference_padding,
         )
+
+    def _published_pooling(
+        self,
+        video: Tensor,
+        i: int,
+        video_mask: Tensor,
+        tef: Tensor | None,
+        q_emb: Tensor,
+        query_mask: Tensor | None,
+    ) -> tuple[Tensor, Tensor]:
+        """Mapped CLS token (B,T,D) and max over query tokens of the pooled video (B,T,D).
+
+        The published computation: `video_map` and `v_map` on every token. `query_mask` None
+        lets padded query tokens take part in the max (reference padding).
+        """
+        ad = self.adapter
+        v_emb = ad.video_map(self._layer_input(video, i, video_mask, tef))  # B,T,P,D
+        v_key = ad.v_map(v_emb)
+        q_key = ad.q_map(q_emb)
+        att = torch.einsum("bld,btpd->btlp", q_key, v_key) / self.config.dims**0.5
+        pooled = torch.matmul(att.softmax(-1), v_emb) + q_emb[:, None]  # B,T,L,D
+        if query_mask is not None:
+            pooled = pooled.masked_fill(~query_mask[:, None, :, None], float("-inf"))
+        return v_emb[:, :, 0], pooled.amax(dim=2)
+
+    def _folded_pooling(
+        self,
+        video: Tensor,
+        i: int,
+        video_mask: Tensor,
+        tef: Tensor | None,
+        q_emb: Tensor,
+        query_mask: Tensor | None,
+    ) -> tuple[Tensor, Tensor]:
+        """`_published_pooling` with the last two token-wise Linears moved off the tokens.
+
+        With h the LayerNorm output before `video_map`'s last Linear (W2, b2), the video
+        embedding is v = h W2^T + b2 and the key v_map(v) = v Wv^T + bv. Then
+        att = q_key . v_map(v) = ((q_key Wv) W2) . h + (a term constant over tokens), which
+        the softmax over tokens ignores; and since softmax rows sum to 1,
+        softmax(att) @ v = (softmax(att) @ h) W2^T + b2. So W2 runs on the CLS token and the
+        L pooled rows of each clip, and Wv on the L query tokens, instead of both on all P
+        tokens. On CPU, clips are processed in chunks of about CHUNK_TOKENS tokens per sample.
+        """
+        ad = self.adapter
+        ln_in, _, proj_in, _, ln_mid, _, proj_out = ad.video_map
+        b, t, _, p, _ = video.shape
+        d = self.config.dims
+        device = video.device.type
+        q_key = ad.q_map(q_emb)
+        # matmul operands in the autocast dtype, cast once here rather than per chunk
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
+        dtype = dtype or torch.float32
+        with torch.autocast(device, enabled=False):
+            # (q_key Wv) W2 in float32: tiny, and it scales every attention logit
+            q_fold = (q_key.float() @ ad.v_map.weight) @ proj_out.weight / d**0.5
+            q_fold = q_fold.to(dtype)
+            # LayerNorm's affine folded into the Linear after it
+            w_in = (proj_in.weight * ln_in.weight).to(dtype)
+            b_in = (proj_in.bias + proj_in.weight @ ln_in.bias).to(dtype)
+            w_mid, b_mid = ln_mid.weight.to(dtype), ln_mid.bias.to(dtype)
+            w_out, b_out = proj_out.weight.to(dtype), proj_out.bias.to(dtype)
+            cls = torch.empty(b, t, d, device=video.device)
+            pooled_max = torch.empty(b, t, d, device=video.device)
+            # a GPU gains nothing from small chunks and pays a kernel launch per operation
+            step = max(1, CHUNK_TOKENS // p) if device == "cpu" else t
+            for row in range(b):
+                hidden_queries = None
+                if query_mask is not None and not bool(query_mask[row].all()):
+                    hidden_queries = ~query_mask[row, None, :, None]
+                for start in range(0, t, step):
+                    end = min(t, start + step)
+                    rows = (slice(row, row + 1), slice(start, end))
+                    chunk_tef = None if tef is None else tef[rows]
+                    layer = self._layer_input(video[rows], i, video_mask[rows], chunk_tef)[0]
+                    normed = F.layer_norm(layer, layer.shape[-1:], eps=ln_in.eps).to(dtype)
+                    hidden = F.linear(normed, w_in, b_in).relu_()
+                    h = F.layer_norm(hidden, (d,), w_mid, b_mid, ln_mid.eps)  # n,P,D
+                    weights = torch.matmul(h, q_fold[row].T).softmax(dim=1)  # n,P,L
+                    pooled_h = torch.matmul(weights.transpose(1, 2).to(dtype), h)  # n,L,D
+                    pooled = F.linear(pooled_h, w_out, b_out) + q_emb[row]
+                    if hidden_queries is not None:
+                        pooled = pooled.masked_fill(hidden_queries, float("-inf"))
+                    pooled_max[row, start:end] = pooled.amax(dim=1)
+                    cls[row, start:end] = F.linear(h[:, 0], w_out, b_out)
+        return cls, pooled_max
 
     def _check_inputs(self, video: Tensor, video_mask: Tensor, query: Tensor, query_mask: Tensor):
         c = self.config

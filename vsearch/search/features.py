@@ -18,7 +18,12 @@ from vsearch.storage.records import VideoRecord
 
 
 class TokenSource:
-    """Token features (n, 4, P, W) float32 for clip windows of library videos."""
+    """Token features (n, 4, P, W) for clip windows of library videos.
+
+    Stored features come back in their stored dtype (float16) as a memory-mapped slice: the
+    grounding forward reads and converts them chunk by chunk, so a window is never copied
+    whole (a float32 copy of a 5-minute window is 90 MB).
+    """
 
     def __init__(self, features: ArrayStore, encoder: Callable[[], object], *, fps: float) -> None:
         self._features = features
@@ -27,11 +32,10 @@ class TokenSource:
         self.re_extracted: set[Path] = set()
 
     def window(self, video: VideoRecord, start_clip: int, end_clip: int) -> np.ndarray:
-        """Tokens of clips [start_clip, end_clip) of `video`."""
+        """Tokens of clips [start_clip, end_clip) of `video`: read-only, float16 or float32."""
         key = video.fingerprint
         if video.features_stored and key and self._features.has(key):
-            stored = self._features.get(key)
-            return np.asarray(stored[start_clip:end_clip], dtype=np.float32)
+            return self._features.get(key)[start_clip:end_clip]
         return self._re_extract(video, start_clip, end_clip)
 
     def _re_extract(self, video: VideoRecord, start_clip: int, end_clip: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from vsearch.search.query import EncodedQuery
 from vsearch.search.ranking import similarity_evidence
 from vsearch.search.zero_shot import ground_zero_shot
 
-GROUNDING_BATCH = 8  # windows per R2 forward pass
+GROUNDING_BATCH = 8  # windows per R2 forward pass on GPU
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,24 @@ class ZeroShotGrounder:
 
 
 class R2Grounder:
-    """The R2-Tuning model, owned by the caller (loaded once, reused for every query)."""
+    """The R2-Tuning model, owned by the caller (loaded once, reused for every query).
+
+    `precision` is passed to `vsearch.grounding.ground`; the default "auto" uses bf16 on CPUs
+    with native bf16 matmul and fp16 on CUDA, which rank moments like float32 (see
+    docs/grounding.md) at a fraction of the cost. `batch_size` None means one window per
+    forward on CPU, where a window's matmuls are already large and a padded batch would copy
+    every window's tokens, and GROUNDING_BATCH on GPU.
+    """
 
     kind = "r2"
     needs_tokens = True
 
-    def __init__(self, model, *, batch_size: int = GROUNDING_BATCH) -> None:
+    def __init__(
+        self, model, *, batch_size: int | None = None, precision: str | None = "auto"
+    ) -> None:
         self.model = model
         self.batch_size = batch_size
+        self.precision = precision
 
     def ground(self, jobs: Sequence[GroundingJob], *, fps: float) -> list[WindowMoments]:
         from vsearch.grounding import ground
@@ -71,9 +81,13 @@ class R2Grounder:
         if not jobs:
             return []
         pairs = [(job.tokens, job.query.tokens) for job in jobs]
+        batch_size = self.batch_size
+        if batch_size is None:
+            on_cpu = next(self.model.parameters()).device.type == "cpu"
+            batch_size = 1 if on_cpu else GROUNDING_BATCH
         results = ground(
             self.model, pairs, fps=fps, durations_s=[job.duration_s for job in jobs],
-            batch_size=self.batch_size,
+            batch_size=batch_size, precision=self.precision,
         )  # fmt: skip
         out = []
         for job, result in zip(jobs, results, strict=True):
