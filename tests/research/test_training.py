@@ -195,3 +195,50 @@ def test_cli_reports_a_malformed_annotation_line(bench: dict, tmp_path: Path) ->
     result = CliRunner().invoke(main, args)
     assert result.exit_code == InputError.exit_code
     assert f"{val}:2: missing key 'duration'" in result.output
+
+
+def _own_video_first(model: R2Model, val_set: FeatureDataset, others: int = 5) -> float:
+    """How often a query's top moment scores higher on its own video than on `others` videos
+    of other concepts (told apart by the direction of their query features)."""
+    import numpy as np
+
+    from vsearch.grounding import ground
+
+    items = [val_set[i] for i in range(len(val_set))]
+    directions = np.stack([item.query.mean(axis=(0, 1)) for item in items])
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    wins = []
+    for i, item in enumerate(items):
+        unlike = [j for j in range(len(items)) if directions[i] @ directions[j] < 0.5]
+        videos = [item.video] + [items[j].video for j in unlike[:others]]
+        results = ground(model, [(video, item.query) for video in videos], fps=0.5)
+        top = [float(r.boundaries[0, 2]) for r in results]
+        wins.append(top[0] > max(top[1:]))
+    return sum(wins) / len(wins)
+
+
+def test_mismatched_pairs_teach_the_model_to_rank_its_own_video_first(
+    bench: dict, trained: tuple, tmp_path: Path
+) -> None:
+    settings = TrainSettings(**{**SETTINGS.__dict__, "mismatched": 1.0})
+    report = train_grounding(
+        train_samples=bench["train_samples"], val_samples=bench["val_samples"],
+        features_dir=bench["features"], config=tiny_config(), dataset="qvhighlights",
+        run_dir=tmp_path / "run", settings=settings,
+    )  # fmt: skip
+    val_set = FeatureDataset(bench["val_samples"], bench["features"])
+    plain = _own_video_first(load_checkpoint(trained[0].best_checkpoint)[0], val_set)
+    taught = _own_video_first(load_checkpoint(report.best_checkpoint)[0], val_set)
+    assert taught > plain + 0.15
+
+
+def test_mismatched_pairs_are_refused_for_highlight_configs(bench: dict, tmp_path: Path) -> None:
+    from vsearch.grounding import R2Config
+
+    with pytest.raises(InputError, match="moment-retrieval"):
+        train_grounding(
+            train_samples=bench["train_samples"], val_samples=bench["val_samples"],
+            features_dir=bench["features"], config=R2Config.resolve("tvsum"),
+            dataset="qvhighlights", run_dir=tmp_path / "run",
+            settings=TrainSettings(mismatched=0.5),
+        )  # fmt: skip

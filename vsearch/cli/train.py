@@ -30,6 +30,9 @@ from vsearch.research.training import TrainProgress, train_from_files
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Default 128.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Peak learning rate (default 5e-4).")
+@click.option("--mismatched", type=click.FloatRange(min=0), default=None,
+              help="Mismatched pairs (a query with another video) per pair in each batch, "
+                   "trained to score low; only for queries specific to their video. Default 0.")
 @click.option("--resume", is_flag=True, help="Continue the run saved in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def train_command(as_json: bool, **options) -> None:

@@ -79,10 +79,14 @@ class TrainSettings:
     eval_batch_size: int = 32
     seed: int = 0
     device: str | None = None  # None: CUDA when available, else CPU
+    # mismatched pairs added per matched pair of a batch (0 in the published recipe)
+    mismatched: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
             raise InputError("epochs and batch sizes must be at least 1")
+        if self.mismatched < 0:
+            raise InputError(f"mismatched pairs per pair must be >= 0, got {self.mismatched}")
         if self.lr <= 0:
             raise InputError(f"learning rate must be positive, got {self.lr}")
 
@@ -153,6 +157,10 @@ def train_grounding(
     if not train_samples or not val_samples:
         raise InputError("training needs at least one training and one validation sample")
     _check_validation_truth(val_samples, dataset)
+    if settings.mismatched and not config.use_coord_head:
+        raise InputError("mismatched pairs need a moment-retrieval config (with windows)")
+    if settings.mismatched and len({s.vid for s in train_samples}) < 2:
+        raise InputError("mismatched pairs need at least two training videos")
     run_dir = Path(run_dir)
     device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     train_set = FeatureDataset(list(train_samples), features_dir)
@@ -252,6 +260,42 @@ def training_pair(item: FeatureItem, fps: float, rng: np.random.Generator,
         boundary=None if boundary is None else torch.from_numpy(boundary),
         fps=fps,
     )
+
+
+def mismatched_pairs(
+    train_set: FeatureDataset,
+    chunk: np.ndarray,
+    per_pair: float,
+    fps: float,
+    rng: np.random.Generator,
+) -> list[TrainingPair]:
+    """`round(per_pair * len(chunk))` queries of the chunk, each with another video's features.
+
+    The published recipe only shows a model videos where its query holds, so its scores rank
+    moments within a video but not videos against each other, which library search needs. A
+    mismatched pair's targets say the query holds nowhere. This assumes a query is specific to
+    its video (true of the synthetic world; not of every dataset).
+    """
+    count = int(round(per_pair * len(chunk)))
+    pairs = []
+    for index in rng.choice(chunk, size=count):
+        query_item = train_set[int(index)]
+        other = int(rng.integers(len(train_set)))
+        while train_set.samples[other].vid == query_item.sample.vid:
+            other = int(rng.integers(len(train_set)))
+        video = train_set[other].video
+        pairs.append(
+            TrainingPair(
+                video=torch.from_numpy(video),
+                query=torch.from_numpy(query_item.query),
+                saliency=torch.zeros(len(video)),
+                pos_clip=0,
+                boundary=torch.zeros((0, 2)),
+                fps=fps,
+                matched=False,
+            )
+        )
+    return pairs
 
 
 def positive_clips(saliency: np.ndarray, dataset: str) -> np.ndarray:
@@ -385,6 +429,7 @@ def _train_epoch(
     for step in range(steps):
         chunk = order[step * settings.batch_size : (step + 1) * settings.batch_size]
         pairs = [training_pair(train_set[int(i)], config.fps, rng, dataset) for i in chunk]
+        pairs += mismatched_pairs(train_set, chunk, settings.mismatched, config.fps, rng)
         batch = collate(pairs)
         lr = learning_rate(settings, run.iterations, epoch)
         for group in optimizer.param_groups:
@@ -445,6 +490,7 @@ def _targets_to(targets: Any, device: torch.device) -> Any:
         saliency=targets.saliency.to(device),
         pos_clip=targets.pos_clip.to(device),
         fps=targets.fps.to(device),
+        matched=None if targets.matched is None else targets.matched.to(device),
     )
 
 
@@ -587,6 +633,7 @@ def train_from_files(
     epochs: int | None = None,
     batch_size: int | None = None,
     lr: float | None = None,
+    mismatched: float | None = None,
     resume: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> TrainReport:
@@ -605,7 +652,9 @@ def train_from_files(
         )
     overrides = {
         key: value
-        for key, value in {"epochs": epochs, "batch_size": batch_size, "lr": lr}.items()
+        for key, value in {
+            "epochs": epochs, "batch_size": batch_size, "lr": lr, "mismatched": mismatched,
+        }.items()
         if value is not None
     }
     return train_grounding(
