@@ -221,7 +221,8 @@ def sampled_nce_loss(
     if anchors is not None:
         rows = rows[anchors.to(rows.device)]
     b = max(1, rows.shape[0])
-    pos_score = saliency[torch.arange(video_emb.shape[0], device=video_emb.device), pos_clip].unsqueeze(-1)
+    every_row = torch.arange(video_emb.shape[0], device=video_emb.device)
+    pos_score = saliency[every_row, pos_clip].unsqueeze(-1)
     keep = (saliency <= pos_score) & video_mask
     scale = video_emb.new_tensor([math.log(1 / temperature)]).exp().clamp(max=100)
     sim = F.cosine_similarity(video_emb, query_pooled, dim=-1) * scale
