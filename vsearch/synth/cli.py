@@ -68,7 +68,7 @@ def main() -> None:
 )
 @click.option(
     "--size",
-    default="160x120",
+    default="144x144",
     show_default=True,
     callback=parse_size,
     help="Frame size WIDTHxHEIGHT in pixels.",

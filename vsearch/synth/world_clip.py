@@ -9,8 +9,23 @@ Seeds: the training world of `--seed S` is generated with world seed `TRAIN_SEED
 (1000 + S); evaluation worlds use seeds below 1000, so training and evaluation never share a
 video.
 
-Frames are decoded by the media layer exactly as the indexer sees them (one 224 px centre crop
-per 2 s clip) and paired with the captions of the world at that frame's presentation time.
+Frames are decoded by the media layer exactly as the indexer sees them (one centre crop at the
+model's input size per 2 s clip) and paired with the captions of the world at that frame's
+presentation time.
+
+Architecture: a 96 px input cut into 32 px patches, so each patch of the 3x3 grid is one cell of
+the world's 3x3 layout: a still object lies inside one patch, its region is the patch's position,
+and the class token plus nine patches make ten tokens per frame (cheap for the world R2 too).
+
+Recipe: plain contrastive training learns colour (a shortcut that already separates most
+captions) and never shape; the text tower then maps "a red star" and "a red cross" to the same
+point. Three things break the shortcut:
+
+- half the batches hold every object of one colour, captioned by their own name, so only shape,
+  position and background tell the captions apart;
+- the other half group each object with objects of its colour and of its shape;
+- a caption head (a linear layer from the image embedding to every training caption, multi-label)
+  gives the image tower a direct signal for everything a frame shows; it is dropped on export.
 
 Budget: training runs on a couple of shared CPU cores, so it trains a compact twin of the shipped
 architecture and expands it on export, without changing what the model computes:
@@ -46,8 +61,10 @@ from vsearch.encoder import ClipEncoder, ClipModelSpec
 from vsearch.encoder.tokens import ClipTokenizer
 from vsearch.errors import InputError, ModelError
 from vsearch.synth.describe import segment_frame_captions
+from vsearch.synth.palette import OBJECT_COLOURS
 from vsearch.synth.phrases import background_key, background_phrase, digit_phrase, object_phrase
 from vsearch.synth.scene import Segment
+from vsearch.synth.shapes import SHAPES
 from vsearch.synth.worldfile import QUERIES_FILE, VIDEOS_DIR, World, read_world
 
 logger = logging.getLogger(__name__)
@@ -59,7 +76,6 @@ MODEL_NAME = "vsearch-synth"
 TRAIN_SEED_BASE = 1000
 TRAIN_CONTEXT = 40
 CLIP_FPS = 0.5  # the indexer's one frame per 2 s clip
-FRAME_SIZE = 224
 # the training world is rendered at 2 fps: the indexer keeps one frame per 2 s anyway, and
 # rendering plus encoding 5x fewer frames makes the world five times cheaper to generate
 TRAIN_WORLD_FPS = 2
@@ -177,6 +193,15 @@ def _visible_objects(segment: Segment, t_s: float) -> list[str]:
     ]
 
 
+def _object_parts() -> dict[str, tuple[str, str]]:
+    """(colour, shape) of every object name, so batches can pair objects that share one."""
+    return {
+        object_phrase(shape, colour): (colour, shape)
+        for shape in SHAPES
+        for colour in OBJECT_COLOURS
+    }
+
+
 def _query_forms(segment: Segment, t_s: float) -> list[str]:
     backdrop = background_phrase(background_key(segment.background))
     objects = _visible_objects(segment, t_s)
@@ -198,16 +223,25 @@ def _query_forms(segment: Segment, t_s: float) -> list[str]:
 class FramePairs:
     """Decoded frames and the texts true of each one."""
 
-    frames: np.ndarray  # (N, 3, 224, 224) uint8
+    frames: np.ndarray  # (N, 3, S, S) uint8, S the model's input size
     texts: tuple[tuple[str, ...], ...]
     things: tuple[tuple[str, ...], ...]  # bare names of what each frame shows
     clip_ids: tuple[tuple[str, int], ...]  # (video_id, clip_idx) per frame
 
 
-def decode_world(world_dir: Path, *, with_texts: bool = True) -> FramePairs:
-    """One frame per 2 s clip of every video of a world, decoded as the indexer decodes them."""
+def input_size(config_path: Path = CONFIG_PATH) -> int:
+    """Side of the square frames the world CLIP reads, in pixels."""
+    return int(read_architecture(config_path)["vision_cfg"]["image_size"])
+
+
+def decode_world(
+    world_dir: Path, *, with_texts: bool = True, size: int | None = None
+) -> FramePairs:
+    """One frame per 2 s clip of every video of a world, decoded as the indexer decodes them
+    (at `size`, default the shipped model's input size)."""
     from vsearch.media import sample_frames
 
+    size = size or input_size()
     world = read_world(Path(world_dir))
     frames: list[np.ndarray] = []
     texts: list[tuple[str, ...]] = []
@@ -215,7 +249,7 @@ def decode_world(world_dir: Path, *, with_texts: bool = True) -> FramePairs:
     clip_ids: list[tuple[str, int]] = []
     for plan in world.plans:
         path = Path(world_dir) / VIDEOS_DIR / f"{plan.video_id}.mp4"
-        for sampled in sample_frames(path, fps=CLIP_FPS, size=FRAME_SIZE):
+        for sampled in sample_frames(path, fps=CLIP_FPS, size=size):
             frames.append(sampled.rgb)
             clip_ids.append((plan.video_id, sampled.clip_idx))
             if with_texts:
@@ -243,9 +277,11 @@ class TrainSettings:
     warmup_frac: float = 0.05
     live_blocks: int = 4
     group_size: int = 4
+    focused_frac: float = 0.5  # share of one-colour batches
+    caption_weight: float = 0.1  # caption head loss (summed over the vocabulary) weight
     min_duration_s: int = 30
     max_duration_s: int = 180
-    threads: int = 2
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -319,13 +355,16 @@ class _RunResult(NamedTuple):
     elapsed_s: float
 
 
-class _Trainer:
-    """Symmetric InfoNCE with every true (frame, text) pair of a batch counted as positive.
+class _Batch(NamedTuple):
+    pixels: torch.Tensor  # (B, 3, S, S) normalised
+    token_ids: torch.Tensor  # (U, context) the unique texts drawn for the batch
+    truth: torch.Tensor  # (B, U) 1 where text u is true of frame b
+    captions: torch.Tensor  # (B, V) 1 where vocabulary caption v is true of frame b
 
-    Batches are built from groups of `group_size` frames that show the same thing (a red
-    circle, the digit 3, nothing) in different places, colours and backgrounds: with random
-    batches a text could be matched on the object alone, and position, the digit's colour and
-    the background would never need to be seen.
+
+class _Trainer:
+    """Symmetric InfoNCE with every true (frame, text) pair of a batch counted as positive,
+    plus the caption head (see the module docstring for why both, and how batches are built).
 
     Many frames share a text ("a black background"), so plain InfoNCE would push apart pairs
     that truly match; the targets instead spread over all texts a frame satisfies.
@@ -340,11 +379,23 @@ class _Trainer:
         self.frame_texts = [np.array([index[t] for t in texts]) for texts in pairs.texts]
         self.token_ids = _tokenize(self.vocabulary, int(model.context_length))
         self.rng = np.random.default_rng(settings.seed)
-        groups: dict[str, list[int]] = {}
+        rows_of: dict[str, list[int]] = {}
         for row, things in enumerate(pairs.things):
             for thing in things or ("",):
-                groups.setdefault(thing, []).append(row)
-        self.groups = [np.array(rows) for _, rows in sorted(groups.items())]
+                rows_of.setdefault(thing, []).append(row)
+        self.group_names = sorted(rows_of)
+        self.groups = [np.array(rows_of[name]) for name in self.group_names]
+        parts = _object_parts()
+        self.objects = [g for g, name in enumerate(self.group_names) if name in parts]
+        self.by_colour: dict[str, list[int]] = {}
+        self.by_shape: dict[str, list[int]] = {}
+        for g in self.objects:
+            colour, shape = parts[self.group_names[g]]
+            self.by_colour.setdefault(colour, []).append(g)
+            self.by_shape.setdefault(shape, []).append(g)
+        self.parts = parts
+        embed_dim = int(model.text_projection.shape[1])
+        self.caption_head = torch.nn.Linear(embed_dim, len(self.vocabulary))
         self.mean = torch.tensor(OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
         self.std = torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1)
 
@@ -355,7 +406,7 @@ class _Trainer:
         varies, and a schedule fitted to an early estimate would stop before it had cooled down.
         """
         settings = self.settings
-        optimizer = _optimizer(self.model, settings)
+        optimizer = _optimizer([self.model, self.caption_head], settings)
         probe = self._batch(self.rng.permutation(len(self.pairs.frames))[: settings.batch_size])
         initial_loss = self._probe_loss(probe)
         started = time.perf_counter()
@@ -365,7 +416,7 @@ class _Trainer:
             lr = _cosine_lr(progress, settings.learning_rate, settings.warmup_frac)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = self._loss(*batch)
+            loss = self._loss(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -383,44 +434,80 @@ class _Trainer:
         elapsed_s = time.perf_counter() - started
         return _RunResult(step, initial_loss, self._probe_loss(probe), elapsed_s)
 
-    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        group_size = max(1, min(self.settings.group_size, self.settings.batch_size))
+    def _batches(self) -> Iterator[_Batch]:
         while True:
-            picked = self.rng.choice(len(self.groups), self.settings.batch_size // group_size)
-            yield self._batch(
-                np.concatenate([self.rng.choice(self.groups[g], group_size) for g in picked])
-            )
+            if self.objects and self.rng.random() < self.settings.focused_frac:
+                yield self._one_colour_batch()
+            else:
+                yield self._neighbour_batch()
 
-    def _batch(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Pixels, the unique texts drawn for the batch, and the (frame, text) truth matrix."""
-        drawn = [int(self.rng.choice(self.frame_texts[row])) for row in rows]
+    def _one_colour_batch(self) -> _Batch:
+        """Every object of one colour, each frame captioned by a text naming its object."""
+        anchor = self.group_names[int(self.rng.choice(self.objects))]
+        members = self.by_colour[self.parts[anchor][0]]
+        per_group = max(1, self.settings.batch_size // len(members))
+        rows = np.concatenate([self.rng.choice(self.groups[g], per_group) for g in members])
+        names = [self.group_names[g] for g in members for _ in range(per_group)]
+        return self._batch(rows, about=names)
+
+    def _neighbour_batch(self) -> _Batch:
+        """Groups of frames showing one thing, next to groups sharing its colour or shape."""
+        group_size = max(1, min(self.settings.group_size, self.settings.batch_size))
+        wanted = max(1, self.settings.batch_size // group_size)
+        picked: list[int] = []
+        while len(picked) < wanted:
+            if not self.objects:
+                picked.append(int(self.rng.integers(len(self.groups))))
+                continue
+            anchor = int(self.rng.choice(self.objects))
+            colour, shape = self.parts[self.group_names[anchor]]
+            picked.append(anchor)
+            picked.extend(int(g) for g in self.rng.choice(self.by_colour[colour], 2))
+            picked.append(int(self.rng.choice(self.by_shape[shape])))
+            if self.rng.random() < 0.3:  # and now and then anything (digits, empty screens)
+                picked.append(int(self.rng.integers(len(self.groups))))
+        rows = [self.rng.choice(self.groups[g], group_size) for g in picked[:wanted]]
+        return self._batch(np.concatenate(rows))
+
+    def _batch(self, rows: np.ndarray, *, about: Sequence[str] | None = None) -> _Batch:
+        """Pixels, one drawn text per frame (naming `about[i]` when given), their truth matrix
+        and the frames' caption labels."""
+        drawn = []
+        for i, row in enumerate(rows):
+            options = self.frame_texts[row]
+            if about is not None:
+                naming = [t for t in options if about[i] in self.vocabulary[t]]
+                options = np.array(naming) if naming else options
+            drawn.append(int(self.rng.choice(options)))
         unique = sorted(set(drawn))
         truth = np.zeros((len(rows), len(unique)), dtype=np.float32)
+        captions = np.zeros((len(rows), len(self.vocabulary)), dtype=np.float32)
         for i, row in enumerate(rows):
             truth[i] = np.isin(unique, self.frame_texts[row])
+            captions[i, self.frame_texts[row]] = 1.0
         pixels = torch.from_numpy(self.pairs.frames[rows]).float() / 255.0
         pixels = (pixels - self.mean) / self.std
-        return pixels, self.token_ids[unique], torch.from_numpy(truth)
+        return _Batch(
+            pixels, self.token_ids[unique], torch.from_numpy(truth), torch.from_numpy(captions)
+        )
 
-    def _loss(
-        self,
-        pixels: torch.Tensor,
-        token_ids: torch.Tensor,
-        truth: torch.Tensor,
-        *,
-        model: CLIP | None = None,
-    ) -> torch.Tensor:
-        model = model or self.model
-        images = model.encode_image(pixels, normalize=True)
-        texts = model.encode_text(token_ids, normalize=True)
-        logits = model.logit_scale.exp() * images @ texts.T
+    def _loss(self, batch: _Batch) -> torch.Tensor:
+        images = self.model.encode_image(batch.pixels)
+        texts = self.model.encode_text(batch.token_ids, normalize=True)
+        logits = self.model.logit_scale.exp() * F.normalize(images, dim=-1) @ texts.T
+        truth = batch.truth
         image_to_text = -(F.log_softmax(logits, dim=1) * _rows_normalised(truth)).sum(1).mean()
         text_to_image = -(F.log_softmax(logits.T, dim=1) * _rows_normalised(truth.T)).sum(1).mean()
-        return (image_to_text + text_to_image) / 2
+        contrastive = (image_to_text + text_to_image) / 2
+        caption_logits = self.caption_head(images)
+        caption_loss = F.binary_cross_entropy_with_logits(
+            caption_logits, batch.captions, reduction="sum"
+        ) / len(batch.pixels)
+        return contrastive + self.settings.caption_weight * caption_loss
 
-    def _probe_loss(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> float:
+    def _probe_loss(self, batch: _Batch) -> float:
         with torch.no_grad():
-            return float(self._loss(*batch))
+            return float(self._loss(batch))
 
 
 def _rows_normalised(truth: torch.Tensor) -> torch.Tensor:
@@ -438,10 +525,11 @@ def _tokenize(texts: Sequence[str], context_length: int) -> torch.Tensor:
     return torch.from_numpy(np.stack(rows))
 
 
-def _optimizer(model: CLIP, settings: TrainSettings) -> torch.optim.AdamW:
+def _optimizer(modules: Sequence[torch.nn.Module], settings: TrainSettings) -> torch.optim.AdamW:
     """AdamW; no decay on gains, biases, embeddings and the temperature (CLIP's recipe)."""
     decayed, plain = [], []
-    for name, param in model.named_parameters():
+    named = [item for module in modules for item in module.named_parameters()]
+    for name, param in named:
         excluded = param.ndim < 2 or "embedding" in name or "logit_scale" in name
         (plain if excluded else decayed).append(param)
     return torch.optim.AdamW(
@@ -564,6 +652,12 @@ def _cli_group() -> click.Group:
     @click.option("--steps", type=int, default=None, help="Exact step count (overrides minutes).")
     @click.option("--batch-size", default=64, show_default=True)
     @click.option("--max-duration", default=180, show_default=True, help="Longest video, s.")
+    @click.option(
+        "--threads",
+        default=1,
+        show_default=True,
+        help="Torch threads (one is fastest for this small model on shared cores).",
+    )
     def train(
         out_weights: Path,
         videos: int,
@@ -572,6 +666,7 @@ def _cli_group() -> click.Group:
         steps: int | None,
         batch_size: int,
         max_duration: int,
+        threads: int,
     ) -> None:
         """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
         from vsearch.cli.app import echo_json
@@ -584,6 +679,7 @@ def _cli_group() -> click.Group:
             batch_size=batch_size,
             min_duration_s=min(30, max_duration),
             max_duration_s=max_duration,
+            threads=threads,
         )
         report = train_world_clip(out_weights, settings, on_progress=_log_step)
         echo_json(report.to_dict())
