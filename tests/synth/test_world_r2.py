@@ -80,7 +80,7 @@ def test_training_command_runs_end_to_end(tmp_path: Path) -> None:
     assert report["train_seed"] == 1000 and report["val_seed"] == 2000
     assert report["best_epoch"] in (1, 2)
     model, config = load_checkpoint(out)
-    assert (config.video_width, config.query_width, config.video_tokens) == (96, 64, 50)
+    assert (config.video_width, config.query_width, config.video_tokens) == (96, 64, 10)
     assert sum(p.numel() for p in model.parameters()) > 0
     assert read_state_dict(out)[1][CLIP_MODEL_ID_KEY] == world_clip_spec().model_id
 
