@@ -284,6 +284,7 @@ class Library:
                 model_id=spec.model_id, model_slug=model_slug(spec.model_id),
                 embed_dim=int(self._catalog.get_meta(DIM_KEY) or 0), fps=self.fps,
                 grounding=grounding, checkpoint=self.settings.grounding_checkpoint,
+                precision=self.settings.grounding_precision,
             )  # fmt: skip
         return sessions[grounding]
 

@@ -64,6 +64,10 @@ class Settings:
         None, "Local R2-Tuning grounding checkpoint (.pth) for search (unset: the published "
         "checkpoint for the library's CLIP model, downloaded once then cached)."
     )
+    grounding_precision: str = _setting(
+        "auto", "R2 grounding precision in search: auto (bf16 on a CPU with native bf16, fp16 on "
+        "CUDA, else fp32), fp32 (exact) or bf16."
+    )
 
     def __post_init__(self) -> None:
         if self.library is None:
@@ -74,6 +78,11 @@ class Settings:
             raise InputError(f"batch size must be at least 1, got {self.batch_size}")
         if self.precision not in ("fp32", "bf16", "fp16"):
             raise InputError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        if self.grounding_precision not in ("auto", "fp32", "bf16"):
+            raise InputError(
+                "grounding precision must be auto, fp32 or bf16, "
+                f"got {self.grounding_precision!r}"
+            )
         if self.decode_strategy not in ("auto", "sequential", "seek"):
             raise InputError(
                 f"decode strategy must be auto, sequential or seek, got {self.decode_strategy!r}"

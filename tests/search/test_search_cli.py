@@ -42,6 +42,19 @@ def test_checkpoint_from_environment(library, vsearch, r2_checkpoint) -> None:
     assert payload["grounding"] == "r2"
 
 
+def test_exact_grounding_precision_gives_the_same_moments(library, vsearch, r2_checkpoint) -> None:
+    common = ("search", "a red square", "--library", library, "--json",
+              "--grounding-checkpoint", r2_checkpoint)  # fmt: skip
+    fast = parse_json(vsearch(*common))["results"]
+    exact = parse_json(vsearch(*common, "--grounding-precision", "fp32"))["results"]
+    assert [(r["video"], r["start"], r["end"]) for r in fast][:3] == [
+        (r["video"], r["start"], r["end"]) for r in exact
+    ][:3]
+    assert [r["score"] for r in fast] == pytest.approx([r["score"] for r in exact], abs=0.02)
+    bad = vsearch(*common, env={"VSEARCH_GROUNDING_PRECISION": "fp16"})
+    assert bad.exit_code == 4 and "grounding precision" in bad.stderr
+
+
 def test_no_checkpoint_is_stated_as_zero_shot(library, vsearch) -> None:
     result = vsearch("search", "a red square", "--library", library, "--json")
     payload = parse_json(result)

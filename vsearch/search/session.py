@@ -39,9 +39,11 @@ def new_result_id() -> str:
 
 
 def make_grounder(
-    kind: str, *, model_id: str, encoder, checkpoint: Path | None
+    kind: str, *, model_id: str, encoder, checkpoint: Path | None, precision: str = "auto"
 ) -> tuple[ZeroShotGrounder | R2Grounder, list[str]]:
-    """The grounder asked for and notes; r2 without an available checkpoint is zero-shot."""
+    """The grounder asked for and notes; r2 without an available checkpoint is zero-shot.
+
+    `precision` is the R2 forward's (see `vsearch.grounding.inference.resolve_precision`)."""
     if kind == "zero-shot":
         return ZeroShotGrounder(), []
     from vsearch.grounding import load_checkpoint
@@ -55,7 +57,7 @@ def make_grounder(
         config, visual_width=encoder.visual_width, visual_tokens=encoder.visual_tokens,
         text_width=encoder.text_width, layers=encoder.layers_kept, source=location.path,
     )  # fmt: skip
-    return R2Grounder(model.to(encoder.device)), []
+    return R2Grounder(model.to(encoder.device), precision=precision), []
 
 
 def open_session(
@@ -69,6 +71,7 @@ def open_session(
     fps: float,
     grounding: str,
     checkpoint: Path | None,
+    precision: str = "auto",
 ) -> SearchSession:
     """Open stores read-only, load CLIP (via `encoder()`) and the grounder."""
     if catalog.stats().videos == 0 or not paths.vectors.exists():
@@ -78,7 +81,7 @@ def open_session(
     vectors = VectorStore.open(paths.vectors, embed_dim, read_only=True)
     clip = encoder()
     grounder, notes = make_grounder(
-        grounding, model_id=model_id, encoder=clip, checkpoint=checkpoint
+        grounding, model_id=model_id, encoder=clip, checkpoint=checkpoint, precision=precision
     )
     engine = SearchEngine(
         catalog=catalog,
