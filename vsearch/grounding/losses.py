@@ -217,11 +217,9 @@ def sampled_nce_loss(
     `anchors` (B,) bool limits the terms to matched pairs; mismatched pairs still take part
     as negatives in the column direction.
     """
-    rows = torch.arange(video_emb.shape[0], device=video_emb.device)
-    if anchors is not None:
-        rows = rows[anchors.to(rows.device)]
-    b = max(1, rows.shape[0])
     every_row = torch.arange(video_emb.shape[0], device=video_emb.device)
+    rows = every_row if anchors is None else every_row[anchors.to(every_row.device)]
+    b = max(1, rows.shape[0])
     pos_score = saliency[every_row, pos_clip].unsqueeze(-1)
     keep = (saliency <= pos_score) & video_mask
     scale = video_emb.new_tensor([math.log(1 / temperature)]).exp().clamp(max=100)

@@ -264,22 +264,23 @@ def training_pair(item: FeatureItem, fps: float, rng: np.random.Generator,
 
 def mismatched_pairs(
     train_set: FeatureDataset,
-    chunk: np.ndarray,
+    items: Sequence[FeatureItem],
     per_pair: float,
     fps: float,
     rng: np.random.Generator,
 ) -> list[TrainingPair]:
-    """`round(per_pair * len(chunk))` queries of the chunk, each with another video's features.
+    """`round(per_pair * len(items))` queries of the batch's items, each with another training
+    video's features.
 
     The published recipe only shows a model videos where its query holds, so its scores rank
     moments within a video but not videos against each other, which library search needs. A
     mismatched pair's targets say the query holds nowhere. This assumes a query is specific to
     its video (true of the synthetic world; not of every dataset).
     """
-    count = int(round(per_pair * len(chunk)))
+    count = int(round(per_pair * len(items)))
     pairs = []
-    for index in rng.choice(chunk, size=count):
-        query_item = train_set[int(index)]
+    for index in rng.choice(len(items), size=count):
+        query_item = items[int(index)]
         other = int(rng.integers(len(train_set)))
         while train_set.samples[other].vid == query_item.sample.vid:
             other = int(rng.integers(len(train_set)))
@@ -428,8 +429,9 @@ def _train_epoch(
     totals: dict[str, float] = {}
     for step in range(steps):
         chunk = order[step * settings.batch_size : (step + 1) * settings.batch_size]
-        pairs = [training_pair(train_set[int(i)], config.fps, rng, dataset) for i in chunk]
-        pairs += mismatched_pairs(train_set, chunk, settings.mismatched, config.fps, rng)
+        items = [train_set[int(i)] for i in chunk]
+        pairs = [training_pair(item, config.fps, rng, dataset) for item in items]
+        pairs += mismatched_pairs(train_set, items, settings.mismatched, config.fps, rng)
         batch = collate(pairs)
         lr = learning_rate(settings, run.iterations, epoch)
         for group in optimizer.param_groups:
