@@ -14,11 +14,13 @@ Reported: p50/p95 (ms) of text encode, coarse (FAISS + catalogue + candidate win
 load, grounding, ranking and end to end, for `--candidates` windows per query (with their mean
 length in clips); coarse recall@N against exact inner-product search; and (full run only)
 coarse-only latency at 1M clips. `--precision` is the grounding precision passed to the R2
-grounder (auto: bf16 on CPUs with native bf16 matmul). Writes one JSON document to stdout.
+grounder (auto: bf16 on CPUs with native bf16 matmul, fp16 on CUDA). `--device cuda` runs the
+CLIP text tower and R2 on the GPU (clocks read after `torch.cuda.synchronize()`); coarse search
+stays on CPU FAISS and the catalogue. Writes one JSON document to stdout.
 
     python -m bench.search_latency [--quick] [--videos N] [--minutes M] [--candidates C]
                                    [--size full|small] [--repeats R] [--threads T]
-                                   [--precision auto|fp32|bf16]
+                                   [--precision auto|fp32|bf16|fp16] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ TOPIC_NOISE = 0.5  # spread of a video's topic around its theme (units of a unit
 CLIP_NOISE = 1.2  # spread of a video's clips around its topic
 QUERY_NOISE = 0.6
 QUERY_TEXT = "a man in a red jacket walks his dog along a snowy beach at sunset"
+NEEDS_HARDWARE = 3  # exit status without CUDA (see bench/__main__.py)
 
 
 def _percentiles(values_ms: list[float]) -> dict[str, float]:
@@ -131,8 +134,9 @@ def build_library(root: Path, videos: int, minutes: float, seed: int, width: int
     }  # fmt: skip
 
 
-def load_models(r2_overrides: dict[str, Any]):
-    """Random-weight ViT-B/32 CLIP (text side used) and R2 (published size unless overridden)."""
+def load_models(r2_overrides: dict[str, Any], device: str = "cpu"):
+    """Random-weight ViT-B/32 CLIP (text side used) and R2 (published size unless overridden),
+    on `device`."""
     import open_clip
 
     from vsearch.encoder import ClipEncoder
@@ -141,19 +145,24 @@ def load_models(r2_overrides: dict[str, Any]):
     clip = open_clip.create_model("ViT-B-32", pretrained=None)
     encoder = ClipEncoder.from_model(
         clip, model_id="ViT-B-32/random", mean=open_clip.OPENAI_DATASET_MEAN,
-        std=open_clip.OPENAI_DATASET_STD, device="cpu",
+        std=open_clip.OPENAI_DATASET_STD, device=device,
     )  # fmt: skip
     torch.manual_seed(0)
-    r2 = R2Model(R2Config(**r2_overrides)).eval()
+    r2 = R2Model(R2Config(**r2_overrides)).eval().to(device)
     return encoder, r2
+
+
+def _synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
 
 
 def measure(
     library: dict, candidates: int, warmup: int, repeats: int, seed: int, size: str,
-    precision: str,
+    precision: str, device: str = "cpu",
 ) -> dict:  # fmt: skip
     paths: LibraryPaths = library["paths"]
-    encoder, r2 = load_models(SIZES[size]["r2"])
+    encoder, r2 = load_models(SIZES[size]["r2"], device)
     rng = np.random.default_rng(seed + 1)
     query_vectors = perturbed_queries(library["vectors"], warmup + repeats, noise=QUERY_NOISE,
                                       rng=rng)  # fmt: skip
@@ -171,12 +180,15 @@ def measure(
                                                                  "end_to_end")}  # fmt: skip
         windows, window_clips = [], []
         for i, vector in enumerate(query_vectors):
+            _synchronize(device)
             started = time.perf_counter()
             [text] = encode_queries(encoder, [QUERY_TEXT])
+            _synchronize(device)
             text_s = time.perf_counter() - started
             query = EncodedQuery(text.text, vector, text.tokens, False, text.token_count)
             stage_s: dict[str, float] = {}
             engine.search(query, options, stage_s=stage_s)
+            _synchronize(device)
             total_s = time.perf_counter() - started
             if i < warmup:
                 continue
@@ -241,10 +253,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--precision", choices=["auto", "fp32", "bf16"], default="auto",
-        help="Grounding precision (auto: bf16 on CPUs with native bf16 matmul, else fp32).",
+        "--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+        help="Grounding precision (auto: bf16 on CPUs with native bf16 matmul, fp16 on CUDA, "
+             "else fp32; fp16 needs CUDA).",
     )  # fmt: skip
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="where CLIP and R2 run; coarse search stays on CPU")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.precision == "fp16" and args.device != "cuda":
+        parser.error("--precision fp16 needs --device cuda")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("search_latency: CUDA is not available", file=sys.stderr)
+        raise SystemExit(NEEDS_HARDWARE)
     videos = args.videos or (50 if args.quick else 1000)
     size = args.size or ("small" if args.quick else "full")
     width = SIZES[size]["width"]
@@ -255,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="vsearch-bench-") as tmp:
         library = build_library(Path(tmp) / "library", videos, args.minutes, args.seed, width)
         result = measure(library, args.candidates, warmup, repeats, args.seed, size,
-                         args.precision)  # fmt: skip
+                         args.precision, args.device)  # fmt: skip
     report: dict[str, Any] = {
         "benchmark": "search_latency",
         "settings": {"videos": videos, "minutes": args.minutes, "fps": FPS,
@@ -272,6 +292,10 @@ def main(argv: list[str] | None = None) -> None:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "torch": torch.__version__},
     }  # fmt: skip
+    if args.device == "cuda":
+        report["settings"]["device"] = "cuda"
+        report["machine"].update(device_name=torch.cuda.get_device_name(),
+                                 cuda=torch.version.cuda)  # fmt: skip
     if not args.quick:
         report["coarse_1m"] = coarse_only(1_000_000, args.seed, 200)
     report["wall_s"] = round(time.perf_counter() - started, 1)

@@ -17,6 +17,7 @@ from vsearch.errors import InputError, Interrupted, OutputError
 from vsearch.grounding import R2Model, load_checkpoint
 from vsearch.research.datasets import FeatureDataset, read_annotations
 from vsearch.research.training import (
+    MismatchSampler,
     TrainSettings,
     learning_rate,
     train_grounding,
@@ -230,6 +231,25 @@ def test_mismatched_pairs_teach_the_model_to_rank_its_own_video_first(
     plain = _own_video_first(load_checkpoint(trained[0].best_checkpoint)[0], val_set)
     taught = _own_video_first(load_checkpoint(report.best_checkpoint)[0], val_set)
     assert taught > plain + 0.15
+
+
+def test_hard_mismatched_pairs_come_from_the_listed_confusable_videos(bench: dict) -> None:
+    import numpy as np
+
+    train_set = FeatureDataset(bench["train_samples"], bench["features"])
+    sample = train_set.samples[0]
+    others = sorted({s.vid for s in train_set.samples} - {sample.vid})
+    confusable = {sample.qid: [others[0], "not-a-training-video"]}
+    wanted = next(train_set[i].video for i, s in enumerate(train_set.samples)
+                  if s.vid == others[0])  # fmt: skip
+    rng = np.random.default_rng(0)
+    always = MismatchSampler(train_set, confusable, hard_share=1.0)
+    assert all(np.array_equal(always.other_video(sample, rng), wanted) for _ in range(20))
+    never = MismatchSampler(train_set, confusable, hard_share=0.0)
+    own = train_set[0].video
+    drawn = [never.other_video(sample, rng) for _ in range(20)]
+    assert not any(np.array_equal(video, own) for video in drawn)
+    assert not all(np.array_equal(video, wanted) for video in drawn)
 
 
 def test_mismatched_pairs_are_refused_for_highlight_configs(bench: dict, tmp_path: Path) -> None:

@@ -220,3 +220,24 @@ def test_horizontal_motion_queries_start_and_end_on_the_right_sides(
             assert f"{thing} on the {direction}" in last, (record, last)
         checked += 1
     assert checked >= 2
+
+
+def test_confusable_videos_show_the_named_objects_but_the_query_fails_there(
+    world_dir: Path,
+) -> None:
+    from vsearch.synth.queries import chain_matches, confusable_videos, select_queries
+
+    plans = read_world(world_dir / "world.json").plans
+    by_id = {plan.video_id: plan for plan in plans}
+    queries = select_queries(plans)
+    listed = 0
+    for query in queries:
+        named = {(p.shape, p.colour) for clause in query.clauses for p in clause.objects}
+        for video_id in confusable_videos(query, plans):
+            listed += 1
+            plan = by_id[video_id]
+            assert video_id != query.video_id
+            shown = {(t.shape, t.colour) for s in plan.segments for t in s.objects}
+            assert named <= shown
+            assert chain_matches(query.clauses, plan)[0] == []
+    assert listed > len(queries) // 2  # a 12-video world repeats objects often

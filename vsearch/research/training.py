@@ -23,7 +23,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,12 +81,16 @@ class TrainSettings:
     device: str | None = None  # None: CUDA when available, else CPU
     # mismatched pairs added per matched pair of a batch (0 in the published recipe)
     mismatched: float = 0.0
+    # share of mismatched pairs drawn from the query's confusable videos, when it lists any
+    hard_mismatched: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
             raise InputError("epochs and batch sizes must be at least 1")
         if self.mismatched < 0:
             raise InputError(f"mismatched pairs per pair must be >= 0, got {self.mismatched}")
+        if not 0.0 <= self.hard_mismatched <= 1.0:
+            raise InputError(f"hard mismatched share must be in [0, 1], got {self.hard_mismatched}")
         if self.lr <= 0:
             raise InputError(f"learning rate must be positive, got {self.lr}")
 
@@ -144,10 +148,13 @@ def train_grounding(
     settings: TrainSettings | None = None,
     resume: bool = False,
     on_progress: ProgressCallback | None = None,
+    confusable: Mapping[int | str, Sequence[str]] | None = None,
 ) -> TrainReport:
     """Train `config` on `train_samples`, validating on `val_samples` after every epoch.
 
     `dataset` picks the evaluator and the best-checkpoint metric (see SELECTION_METRIC).
+    `confusable` lists, per qid, other training videos where the query does not hold but which
+    look like it; `settings.hard_mismatched` of the mismatched pairs are drawn from them.
     With `resume`, training continues from `run_dir/state.pt`; without it the run directory
     must not hold a run yet. Ctrl-C raises `Interrupted` after the last finished epoch is safe.
     """
@@ -165,6 +172,7 @@ def train_grounding(
     device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     train_set = FeatureDataset(list(train_samples), features_dir)
     val_set = FeatureDataset(list(val_samples), features_dir)
+    sampler = MismatchSampler(train_set, confusable or {}, settings.hard_mismatched)
 
     torch.manual_seed(settings.seed)
     model = R2Model(config).to(device)
@@ -187,8 +195,8 @@ def train_grounding(
             started = time.perf_counter()
             model.train()
             losses = _train_epoch(
-                model, optimizer, scaler, train_set, settings, config, dataset, epoch, run,
-                steps_per_epoch, on_progress,
+                model, optimizer, scaler, train_set, sampler, settings, config, dataset, epoch,
+                run, steps_per_epoch, on_progress,
             )
             if on_progress is not None:
                 on_progress(TrainProgress("validate", epoch, settings.epochs, 1, 1))
@@ -262,15 +270,48 @@ def training_pair(item: FeatureItem, fps: float, rng: np.random.Generator,
     )
 
 
+class MismatchSampler:
+    """Picks the video of a mismatched pair: any other training video, or, with probability
+    `hard_share`, one of the query's confusable videos (those that look like the query holds
+    there, e.g. the same objects moving the other way), which teach what random videos cannot."""
+
+    def __init__(
+        self,
+        train_set: FeatureDataset,
+        confusable: Mapping[int | str, Sequence[str]],
+        hard_share: float,
+    ) -> None:
+        self.train_set = train_set
+        self.hard_share = hard_share
+        first_of: dict[str, int] = {}
+        for index, sample in enumerate(train_set.samples):
+            first_of.setdefault(sample.vid, index)
+        self.confusable = {
+            qid: [first_of[vid] for vid in vids if vid in first_of]
+            for qid, vids in confusable.items()
+        }
+
+    def other_video(self, sample: GroundingSample, rng: np.random.Generator) -> np.ndarray:
+        """Features of a training video other than `sample`'s."""
+        hard = self.confusable.get(sample.qid, [])
+        if hard and rng.random() < self.hard_share:
+            other = hard[int(rng.integers(len(hard)))]
+        else:
+            other = int(rng.integers(len(self.train_set)))
+            while self.train_set.samples[other].vid == sample.vid:
+                other = int(rng.integers(len(self.train_set)))
+        return self.train_set[other].video
+
+
 def mismatched_pairs(
-    train_set: FeatureDataset,
+    sampler: MismatchSampler,
     items: Sequence[FeatureItem],
     per_pair: float,
     fps: float,
     rng: np.random.Generator,
 ) -> list[TrainingPair]:
     """`round(per_pair * len(items))` queries of the batch's items, each with another training
-    video's features.
+    video's features (see `MismatchSampler`).
 
     The published recipe only shows a model videos where its query holds, so its scores rank
     moments within a video but not videos against each other, which library search needs. A
@@ -281,10 +322,7 @@ def mismatched_pairs(
     pairs = []
     for index in rng.choice(len(items), size=count):
         query_item = items[int(index)]
-        other = int(rng.integers(len(train_set)))
-        while train_set.samples[other].vid == query_item.sample.vid:
-            other = int(rng.integers(len(train_set)))
-        video = train_set[other].video
+        video = sampler.other_video(query_item.sample, rng)
         pairs.append(
             TrainingPair(
                 video=torch.from_numpy(video),
@@ -414,6 +452,7 @@ def _train_epoch(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     train_set: FeatureDataset,
+    sampler: MismatchSampler,
     settings: TrainSettings,
     config: R2Config,
     dataset: str,
@@ -431,7 +470,7 @@ def _train_epoch(
         chunk = order[step * settings.batch_size : (step + 1) * settings.batch_size]
         items = [train_set[int(i)] for i in chunk]
         pairs = [training_pair(item, config.fps, rng, dataset) for item in items]
-        pairs += mismatched_pairs(train_set, items, settings.mismatched, config.fps, rng)
+        pairs += mismatched_pairs(sampler, items, settings.mismatched, config.fps, rng)
         batch = collate(pairs)
         lr = learning_rate(settings, run.iterations, epoch)
         for group in optimizer.param_groups:

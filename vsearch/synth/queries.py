@@ -265,3 +265,25 @@ def qvhighlights_record(query: Query, qid: int, duration_s: int) -> dict[str, An
         "relevant_windows": [[int(start_s), int(end_s)] for start_s, end_s in query.windows],
         "kind": query.kind,
     }
+
+
+def confusable_videos(query: Query, plans: tuple[VideoPlan, ...]) -> tuple[str, ...]:
+    """Other videos that show everything the query names (its objects and digits) although the
+    query does not hold there: the same red star, but moving the other way or in another order.
+
+    Training a grounding model to say "not here" on these is what teaches it to rank videos by
+    the query's motion and order, which a random other video almost never tests.
+    """
+    objects = {(p.shape, p.colour) for clause in query.clauses for p in clause.objects}
+    digits = {clause.digit for clause in query.clauses if clause.digit is not None}
+    if not objects and not digits:
+        return ()
+    found = []
+    for plan in plans:
+        if plan.video_id == query.video_id:
+            continue
+        shown = {(t.shape, t.colour) for s in plan.segments for t in s.objects}
+        shown_digits = {s.digit.value for s in plan.segments if s.digit is not None}
+        if objects <= shown and digits <= shown_digits:
+            found.append(plan.video_id)
+    return tuple(found)

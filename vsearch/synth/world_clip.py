@@ -282,6 +282,7 @@ class TrainSettings:
     min_duration_s: int = 30
     max_duration_s: int = 180
     threads: int = 1
+    device: str = "cpu"  # "cuda" trains on a GPU; batches are still drawn on the CPU
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,7 @@ def train_world_clip(
     model = build_model(compact_config(model_cfg, live_blocks=settings.live_blocks))
     trainer = _Trainer(model, pairs, settings)
     run = trainer.run(on_progress)
-    save_weights(expand_compact(model, model_cfg), Path(out_weights))
+    save_weights(expand_compact(model.cpu(), model_cfg), Path(out_weights))
     return TrainReport(
         out_weights=str(out_weights),
         world_seed=world_seed,
@@ -371,7 +372,8 @@ class _Trainer:
     """
 
     def __init__(self, model: CLIP, pairs: FramePairs, settings: TrainSettings) -> None:
-        self.model = model
+        self.device = torch.device(settings.device)
+        self.model = model.to(self.device)
         self.pairs = pairs
         self.settings = settings
         self.vocabulary = sorted({text for texts in pairs.texts for text in texts})
@@ -395,9 +397,10 @@ class _Trainer:
             self.by_shape.setdefault(shape, []).append(g)
         self.parts = parts
         embed_dim = int(model.text_projection.shape[1])
-        self.caption_head = torch.nn.Linear(embed_dim, len(self.vocabulary))
-        self.mean = torch.tensor(OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
-        self.std = torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1)
+        self.caption_head = torch.nn.Linear(embed_dim, len(self.vocabulary)).to(self.device)
+        self.token_ids = self.token_ids.to(self.device)
+        self.mean = torch.tensor(OPENAI_DATASET_MEAN, device=self.device).view(1, 3, 1, 1)
+        self.std = torch.tensor(OPENAI_DATASET_STD, device=self.device).view(1, 3, 1, 1)
 
     def run(self, on_progress: ProgressCallback | None) -> _RunResult:
         """Train until the step count, or the clock, reaches the end of the cosine schedule.
@@ -485,10 +488,13 @@ class _Trainer:
         for i, row in enumerate(rows):
             truth[i] = np.isin(unique, self.frame_texts[row])
             captions[i, self.frame_texts[row]] = 1.0
-        pixels = torch.from_numpy(self.pairs.frames[rows]).float() / 255.0
+        pixels = torch.from_numpy(self.pairs.frames[rows]).to(self.device).float() / 255.0
         pixels = (pixels - self.mean) / self.std
         return _Batch(
-            pixels, self.token_ids[unique], torch.from_numpy(truth), torch.from_numpy(captions)
+            pixels,
+            self.token_ids[torch.as_tensor(unique, device=self.device)],
+            torch.from_numpy(truth).to(self.device),
+            torch.from_numpy(captions).to(self.device),
         )
 
     def _loss(self, batch: _Batch) -> torch.Tensor:
@@ -658,6 +664,11 @@ def _cli_group() -> click.Group:
         show_default=True,
         help="Torch threads (one is fastest for this small model on shared cores).",
     )
+    @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+    @click.option(
+        "--live-blocks", default=4, show_default=True,
+        help="Visual blocks trained; the ones before them are identities.",
+    )  # fmt: skip
     def train(
         out_weights: Path,
         videos: int,
@@ -667,6 +678,8 @@ def _cli_group() -> click.Group:
         batch_size: int,
         max_duration: int,
         threads: int,
+        device: str,
+        live_blocks: int,
     ) -> None:
         """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
         from vsearch.cli.app import echo_json
@@ -680,6 +693,8 @@ def _cli_group() -> click.Group:
             min_duration_s=min(30, max_duration),
             max_duration_s=max_duration,
             threads=threads,
+            device=device,
+            live_blocks=live_blocks,
         )
         report = train_world_clip(out_weights, settings, on_progress=_log_step)
         echo_json(report.to_dict())

@@ -110,7 +110,10 @@ class WorldR2Settings:
     # negative); measured: with 1.0 the top score picked the right video of a held-out world
     # for 10% of queries (chance 5%) and validation MR mAP fell, so the default is 0
     mismatched: float = 0.0
+    # share of mismatched pairs drawn from videos showing the query's objects (`confusable_videos`)
+    hard_mismatched: float = 0.0
     threads: int = 1  # measured: 2 threads on 2 shared cores is slower than 1
+    device: str = "cpu"  # feature extraction and training; "cuda" where a GPU is present
 
     def __post_init__(self) -> None:
         if self.videos < 1 or self.val_videos < 1:
@@ -150,6 +153,7 @@ def prepare_world(
     fps: int = TRAIN_WORLD_FPS,
     qid_offset: int = 0,
     features_dir: Path | None = None,
+    device: str = "cpu",
 ) -> list[GroundingSample]:
     """Generate a world and extract its world-CLIP features; returns its annotated samples.
 
@@ -177,11 +181,24 @@ def prepare_world(
         annotations,
         features_dir or world_dir / FEATURES_SUBDIR,
         spec=world_clip_spec(),
-        device="cpu",
+        device=device,
     )
     if not report.complete:
         raise InputError(f"feature extraction of {world_dir} is incomplete: {report.problems()}")
     return read_qvhighlights(annotations)
+
+
+def world_confusables(world_dir: Path, *, qid_offset: int = 0) -> dict[int, tuple[str, ...]]:
+    """Per qid of a generated world, its confusable videos (see `confusable_videos`)."""
+    from vsearch.synth.queries import confusable_videos, select_queries
+    from vsearch.synth.worldfile import WORLD_FILE, read_world
+
+    plans = read_world(Path(world_dir) / WORLD_FILE).plans
+    # the generator numbers queries in this same deterministic order
+    return {
+        qid + qid_offset: confusable_videos(query, plans)
+        for qid, query in enumerate(select_queries(plans))
+    }
 
 
 def _write_shifted(source: Path, target: Path, offset: int) -> None:
@@ -211,22 +228,24 @@ def train_world_r2(
     with tempfile.TemporaryDirectory(prefix="world-r2-") as scratch_text:
         scratch = Path(scratch_text)
         features = scratch / FEATURES_SUBDIR
-        durations = {
+        world_options = {
             "min_duration_s": settings.min_duration_s,
             "max_duration_s": settings.max_duration_s,
+            "device": settings.device,
         }
         train_samples = prepare_world(
             scratch / "train", videos=settings.videos, seed=train_seed,
-            features_dir=features, **durations,
+            features_dir=features, **world_options,
         )  # fmt: skip
         val_samples = prepare_world(
             scratch / "val", videos=settings.val_videos, seed=val_seed,
-            qid_offset=VAL_QID_OFFSET, features_dir=features, **durations,
+            qid_offset=VAL_QID_OFFSET, features_dir=features, **world_options,
         )  # fmt: skip
         prepare_s = time.perf_counter() - started
         report = _train_on_the_clock(
-            train_samples, val_samples, features, scratch / "run", settings, on_progress
-        )
+            train_samples, val_samples, features, scratch / "run", settings, on_progress,
+            confusable=world_confusables(scratch / "train"),
+        )  # fmt: skip
         if report.best_checkpoint is None:
             raise ModelError("training finished without a best checkpoint")
         out_checkpoint = Path(out_checkpoint)
@@ -267,6 +286,8 @@ def _train_on_the_clock(
     run_dir: Path,
     settings: WorldR2Settings,
     on_progress: ProgressCallback | None,
+    *,
+    confusable: dict[int, tuple[str, ...]] | None = None,
 ) -> TrainReport:
     """One timed epoch, then the rest of a schedule sized to the budget (resuming the run).
 
@@ -279,8 +300,9 @@ def _train_on_the_clock(
         warmup_iterations=settings.warmup_iterations,
         eval_batch_size=32,
         seed=settings.seed,
-        device="cpu",
+        device=settings.device,
         mismatched=settings.mismatched,
+        hard_mismatched=settings.hard_mismatched,
     )
     config = world_r2_config(dims=settings.dims)
     common = {
@@ -291,6 +313,7 @@ def _train_on_the_clock(
         "dataset": DATASET,
         "run_dir": run_dir,
         "on_progress": on_progress,
+        "confusable": confusable,
     }
     epochs = settings.epochs
     started = time.perf_counter()
@@ -327,6 +350,11 @@ def _cli_group() -> click.Group:
     @click.option("--max-duration", default=90, show_default=True, help="Longest video, s.")
     @click.option("--mismatched", default=0.0, show_default=True,
                   help="Mismatched (query, other video) pairs per pair in each batch.")
+    @click.option("--hard-mismatched", default=0.0, show_default=True,
+                  help="Share of mismatched pairs from videos that show the query's objects.")
+    @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+    @click.option("--batch-size", default=16, show_default=True)
+    @click.option("--lr", default=1e-3, show_default=True, help="Peak learning rate.")
     def train(
         out_checkpoint: Path,
         videos: int,
@@ -336,6 +364,10 @@ def _cli_group() -> click.Group:
         epochs: int | None,
         max_duration: int,
         mismatched: float,
+        hard_mismatched: float,
+        device: str,
+        batch_size: int,
+        lr: float,
     ) -> None:
         """Train on fresh worlds and write the best checkpoint (official format)."""
         from vsearch.cli.app import echo_json
@@ -349,6 +381,10 @@ def _cli_group() -> click.Group:
             min_duration_s=min(20, max_duration),
             max_duration_s=max_duration,
             mismatched=mismatched,
+            hard_mismatched=hard_mismatched,
+            device=device,
+            batch_size=batch_size,
+            lr=lr,
         )
         report = train_world_r2(out_checkpoint, settings, on_progress=_log_progress)
         echo_json(report.to_dict())
