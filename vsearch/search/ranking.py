@@ -9,6 +9,14 @@ what makes scores comparable across videos. The final score is the weighted mean
     score = COARSE_WEIGHT * logistic(coarse) + (1 - COARSE_WEIGHT) * grounding
 
 which is strictly increasing in each evidence and lies in [0, 1].
+
+Why the coarse evidence carries most of the weight: R2-Tuning's published recipe trains the class
+head only on videos where the query holds, so its confidence orders moments within a video but
+says little about whether the query holds in a video at all. On the synthetic world's tuning
+seed (20 videos), the share of queries whose own video ranked first went from 42% to 55%
+(static) and from 18% to 19% (temporal) when the weight moved from 0.4 to 0.8; with zero-shot
+grounding from 50% to 56% and 19% to 21%. Within a video the grounding term still decides which
+moment comes first.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from vsearch.search.records import Moment
 
 COARSE_CENTRE = 0.25  # CLIP ViT-B/32 cosine of a plausible text-frame match
 COARSE_WIDTH = 0.05  # cosine change that moves the evidence by one logistic unit
-COARSE_WEIGHT = 0.4
+COARSE_WEIGHT = 0.8
 
 
 def similarity_evidence(cosine: float) -> float:
