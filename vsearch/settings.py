@@ -66,7 +66,7 @@ class Settings:
     )
     grounding_precision: str = _setting(
         "auto", "R2 grounding precision in search: auto (bf16 on a CPU with native bf16, fp16 on "
-        "CUDA, else fp32), fp32 (exact) or bf16."
+        "CUDA, else fp32), fp32 (exact), bf16, or fp16 (CUDA only)."
     )
 
     def __post_init__(self) -> None:
@@ -78,9 +78,9 @@ class Settings:
             raise InputError(f"batch size must be at least 1, got {self.batch_size}")
         if self.precision not in ("fp32", "bf16", "fp16"):
             raise InputError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
-        if self.grounding_precision not in ("auto", "fp32", "bf16"):
+        if self.grounding_precision not in ("auto", "fp32", "bf16", "fp16"):
             raise InputError(
-                "grounding precision must be auto, fp32 or bf16, "
+                "grounding precision must be auto, fp32, bf16 or fp16, "
                 f"got {self.grounding_precision!r}"
             )
         if self.decode_strategy not in ("auto", "sequential", "seek"):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.indexer.conftest import TINY_CLIP
 from tests.search.conftest import parse_json
@@ -51,8 +52,11 @@ def test_exact_grounding_precision_gives_the_same_moments(library, vsearch, r2_c
         (r["video"], r["start"], r["end"]) for r in exact
     ][:3]
     assert [r["score"] for r in fast] == pytest.approx([r["score"] for r in exact], abs=0.02)
-    bad = vsearch(*common, env={"VSEARCH_GROUNDING_PRECISION": "fp16"})
+    bad = vsearch(*common, env={"VSEARCH_GROUNDING_PRECISION": "fp64"})
     assert bad.exit_code == 4 and "grounding precision" in bad.stderr
+    if not torch.cuda.is_available():
+        no_gpu = vsearch(*common, "--grounding-precision", "fp16")
+        assert no_gpu.exit_code == 4 and "needs a CUDA device" in no_gpu.stderr
 
 
 def test_no_checkpoint_is_stated_as_zero_shot(library, vsearch) -> None:

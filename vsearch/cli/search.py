@@ -39,7 +39,7 @@ def _search_options(command: Callable) -> Callable:
         click.option("--grounding-checkpoint", type=click.Path(path_type=Path, dir_okay=False),
                      default=None,
                      help=HELP["grounding_checkpoint"] + " [env VSEARCH_GROUNDING_CHECKPOINT]"),
-        click.option("--grounding-precision", type=click.Choice(["auto", "fp32", "bf16"]),
+        click.option("--grounding-precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
                      default=None, help=HELP["grounding_precision"]),
     ]  # fmt: skip
     for decorator in reversed(decorators):
