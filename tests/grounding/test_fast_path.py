@@ -42,12 +42,16 @@ def assert_outputs_equal(fast, published) -> None:
 
 
 @pytest.mark.parametrize("reference_padding", [False, True])
-@pytest.mark.parametrize("chunk_tokens", [7, 1024])
+@pytest.mark.parametrize("chunk_tokens", [7, 1024, None])
 def test_folded_forward_equals_published_on_padded_batches(
     reference_padding, chunk_tokens, monkeypatch
 ):
-    """Every intermediate, at padded positions too; small chunks split clips across chunks."""
-    monkeypatch.setattr(model_module, "CHUNK_TOKENS", chunk_tokens)
+    """Every intermediate, at padded positions too; small chunks split clips across chunks,
+    and None runs the whole-batch pass GPUs take."""
+    if chunk_tokens is None:
+        monkeypatch.setattr(model_module, "CHUNKED_DEVICES", frozenset())
+    else:
+        monkeypatch.setattr(model_module, "CHUNK_TOKENS", chunk_tokens)
     config = tiny_config(buffer_size=64)
     model = tiny_model(config, seed=3)
     batch = padded_batch(config, lengths=[13, 29, 1], tokens=[4, 2, 6], seed=5)

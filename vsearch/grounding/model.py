@@ -43,6 +43,9 @@ from vsearch.grounding.layers import (
 # that a chunk's temporaries stay in cache and are reused by the allocator (fresh window-sized
 # allocations cost a page fault per 4 KiB on CPU; 800-1600 tokens measured fastest).
 CHUNK_TOKENS = 1024
+# devices where the folded pooling walks the batch row by row in chunks of CHUNK_TOKENS tokens,
+# bounding memory; elsewhere (GPUs) it runs on the whole batch at once
+CHUNKED_DEVICES = frozenset({"cpu"})
 
 
 @dataclass(frozen=True)
@@ -292,29 +295,32 @@ class R2Model(nn.Module):
             b_in = (proj_in.bias + proj_in.weight @ ln_in.bias).to(dtype)
             w_mid, b_mid = ln_mid.weight.to(dtype), ln_mid.bias.to(dtype)
             w_out, b_out = proj_out.weight.to(dtype), proj_out.bias.to(dtype)
+            fold = _FoldedWeights(q_fold, w_in, b_in, w_mid, b_mid, ln_mid.eps, w_out, b_out,
+                                  ln_in.eps, dtype)  # fmt: skip
+            if device not in CHUNKED_DEVICES:
+                # one pass over the whole batch: a GPU pays a kernel launch per operation and a
+                # host round trip per Python-side test, and has the memory for it
+                hidden_queries = None if query_mask is None else ~query_mask
+                layer = self._layer_input(video, i, video_mask, tef)
+                cls, pooled_max = fold.pool(layer, q_emb, hidden_queries)
+                return cls.float(), pooled_max.float()
             cls = torch.empty(b, t, d, device=video.device)
             pooled_max = torch.empty(b, t, d, device=video.device)
-            # a GPU gains nothing from small chunks and pays a kernel launch per operation
-            step = max(1, CHUNK_TOKENS // p) if device == "cpu" else t
+            step = max(1, CHUNK_TOKENS // p)
             for row in range(b):
                 hidden_queries = None
                 if query_mask is not None and not bool(query_mask[row].all()):
-                    hidden_queries = ~query_mask[row, None, :, None]
+                    hidden_queries = ~query_mask[row : row + 1]
                 for start in range(0, t, step):
                     end = min(t, start + step)
                     rows = (slice(row, row + 1), slice(start, end))
                     chunk_tef = None if tef is None else tef[rows]
-                    layer = self._layer_input(video[rows], i, video_mask[rows], chunk_tef)[0]
-                    normed = F.layer_norm(layer, layer.shape[-1:], eps=ln_in.eps).to(dtype)
-                    hidden = F.linear(normed, w_in, b_in).relu_()
-                    h = F.layer_norm(hidden, (d,), w_mid, b_mid, ln_mid.eps)  # n,P,D
-                    weights = torch.matmul(h, q_fold[row].T).softmax(dim=1)  # n,P,L
-                    pooled_h = torch.matmul(weights.transpose(1, 2).to(dtype), h)  # n,L,D
-                    pooled = F.linear(pooled_h, w_out, b_out) + q_emb[row]
-                    if hidden_queries is not None:
-                        pooled = pooled.masked_fill(hidden_queries, float("-inf"))
-                    pooled_max[row, start:end] = pooled.amax(dim=1)
-                    cls[row, start:end] = F.linear(h[:, 0], w_out, b_out)
+                    layer = self._layer_input(video[rows], i, video_mask[rows], chunk_tef)
+                    chunk_cls, chunk_max = fold.pool(
+                        layer, q_emb[row : row + 1], hidden_queries, rows=slice(row, row + 1)
+                    )
+                    cls[row, start:end] = chunk_cls[0]
+                    pooled_max[row, start:end] = chunk_max[0]
         return cls, pooled_max
 
     def _check_inputs(self, video: Tensor, video_mask: Tensor, query: Tensor, query_mask: Tensor):
@@ -425,3 +431,44 @@ class R2Model(nn.Module):
                 )
             )
         return torch.cat(rows)
+
+
+@dataclass(frozen=True)
+class _FoldedWeights:
+    """The folded pooling's operands, cast once per layer (see `R2Model._folded_pooling`)."""
+
+    q_fold: Tensor  # B,L,D: (q_key Wv) W2 / sqrt(D)
+    w_in: Tensor
+    b_in: Tensor
+    w_mid: Tensor
+    b_mid: Tensor
+    mid_eps: float
+    w_out: Tensor
+    b_out: Tensor
+    in_eps: float
+    dtype: torch.dtype
+
+    def pool(
+        self,
+        layer: Tensor,
+        q_emb: Tensor,
+        hidden_queries: Tensor | None,
+        *,
+        rows: slice = slice(None),
+    ) -> tuple[Tensor, Tensor]:
+        """CLS rows and query-pooled maxima of a block of clips (n,t,P,W) -> (n,t,D) each.
+
+        `rows` picks the batch rows of `q_fold` that the block's n rows belong to;
+        `hidden_queries` (n,L) marks padding query tokens, which never win the max.
+        """
+        d = self.w_out.shape[0]
+        normed = F.layer_norm(layer, layer.shape[-1:], eps=self.in_eps).to(self.dtype)
+        hidden = F.linear(normed, self.w_in, self.b_in).relu_()
+        h = F.layer_norm(hidden, (d,), self.w_mid, self.b_mid, self.mid_eps)  # n,t,P,D
+        keys = self.q_fold[rows].transpose(1, 2)[:, None]  # n,1,D,L
+        weights = torch.matmul(h, keys).softmax(dim=2)  # n,t,P,L
+        pooled_h = torch.matmul(weights.transpose(2, 3).to(self.dtype), h)  # n,t,L,D
+        pooled = F.linear(pooled_h, self.w_out, self.b_out) + q_emb[:, None]
+        if hidden_queries is not None:
+            pooled = pooled.masked_fill(hidden_queries[:, None, :, None], float("-inf"))
+        return F.linear(h[:, :, 0], self.w_out, self.b_out), pooled.amax(dim=2)
