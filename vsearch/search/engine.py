@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -73,10 +74,20 @@ class SearchEngine:
                 min_score=options.min_score,
             )  # fmt: skip
 
-    def ground_video(self, query: EncodedQuery, video: VideoRecord) -> WindowMoments:
-        """Moments and saliency over one whole video (for benchmark predictions)."""
+    def ground_video(
+        self, query: EncodedQuery, video: VideoRecord
+    ) -> tuple[list[Moment], np.ndarray]:
+        """Every moment of one whole video, scored and ordered as search ranks them, and the
+        grounder's per-clip saliency (the per-video predictions of batch mode)."""
         job = self._job(query, video, 0, video.clip_count)
-        return self.grounder.ground([job], fps=self.fps)[0]
+        found = self.grounder.ground([job], fps=self.fps)[0]
+        whole = Candidate(
+            video_id=video.id, video_path=Path(video.path), start_clip=0,
+            end_clip=job.similarity.shape[0], coarse_score=float(job.similarity.max(initial=0.0)),
+            hit_clips=(),
+        )  # fmt: skip
+        moments = sorted(self._moments(whole, job, found), key=lambda m: (-m.score, m.start_s))
+        return moments, found.saliency
 
     def _videos(self, video_ids: set[int]) -> dict[int, VideoRecord]:
         found = {}

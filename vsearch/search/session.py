@@ -183,12 +183,12 @@ class SearchSession:
                 line["query"] = item.query
                 if target is not None:
                     line["vid"] = item.vid
-                    found = self.engine.ground_video(query, target)
+                    moments, saliency = self.engine.ground_video(query, target)
                     line["pred_relevant_windows"] = [
-                        [round(float(s), 4), round(float(e), 4), round(float(x), 6)]
-                        for s, e, x in found.boundaries
+                        [round(m.start_s, 4), round(m.end_s, 4), round(m.score, 6)]
+                        for m in moments
                     ]
-                    line["pred_saliency_scores"] = [round(float(v), 6) for v in found.saliency]
+                    line["pred_saliency_scores"] = [round(float(v), 6) for v in saliency]
                 lines.append(json.dumps(line, ensure_ascii=False))
                 done += 1
                 if on_progress is not None:
