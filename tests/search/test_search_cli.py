@@ -144,6 +144,8 @@ def test_batch_predictions_are_accepted_by_eval(library, vsearch, tmp_path) -> N
         assert line["query"] == item["query"] and "results" in line and line["id"]
         assert len(line["pred_saliency_scores"]) == clips[item["vid"]]
         assert all(len(w) == 3 for w in line["pred_relevant_windows"])
+        scores = [w[2] for w in line["pred_relevant_windows"]]  # the search score, best first
+        assert scores == sorted(scores, reverse=True) and all(0 <= x <= 1 for x in scores)
     scored = vsearch("eval", "--preds", preds, "--gt", queries, "--json")
     metrics = parse_json(scored)
     assert "MR-full-mAP" in metrics["brief"] and "HL-min-VeryGood-mAP" in metrics["brief"]
