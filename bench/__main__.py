@@ -20,6 +20,8 @@ from pathlib import Path
 
 import click
 
+from bench.provenance import git_sha
+
 BENCH_DIR = Path(__file__).parent
 RESULTS_DIR = BENCH_DIR / "results"
 NEEDS_HARDWARE = 3  # exit status of a benchmark this machine cannot run (no GPU)
@@ -37,15 +39,6 @@ def machine() -> dict:
         "cpus": os.cpu_count(),
     }
 
-
-def git_sha() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-            cwd=BENCH_DIR, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 class BenchmarkFailed(click.ClickException):
@@ -67,7 +60,7 @@ def run_one(name: str, quick: bool, extra: tuple[str, ...] = ()) -> dict:
     return {
         "benchmark": name,
         "quick": quick,
-        "git_sha": git_sha(),
+        "git_sha": git_sha(short=True),
         "machine": machine(),
         "wall_s": round(time.time() - started, 2),
         "result": json.loads(completed.stdout),

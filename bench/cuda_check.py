@@ -41,7 +41,6 @@ import copy
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +53,9 @@ from typing import Any
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from provenance import git_sha  # noqa: E402
 
 EXIT_FAILED = 1
 EXIT_NO_CUDA = 3
@@ -648,13 +650,6 @@ def environment(device: torch.device, threads: int) -> dict[str, Any]:
         info["device_name"] = platform.processor() or platform.machine()
     return info
 
-
-def git_sha() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 SECTIONS = {"grounding": check_grounding, "encoder": check_encoder, "training": check_training}

@@ -22,10 +22,12 @@ import multiprocessing
 import platform
 import queue as queue_module
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from provenance import git_sha  # noqa: E402
 
 NEEDS_HARDWARE = 3  # exit status without CUDA (see bench/__main__.py)
 DISTINCT_GPU_VIDEOS = 2
@@ -157,18 +159,6 @@ def device_details(device: str) -> dict:
         "cuda": torch.version.cuda,
     }
 
-
-def git_sha() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parent,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,6 @@ import argparse
 import json
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,9 @@ import torch
 
 from vsearch.grounding import GroundingSample, R2Config, R2Model, collate
 from vsearch.research.training import TrainSettings, train_step
+
+sys.path.insert(0, str(Path(__file__).parent))
+from provenance import git_sha  # noqa: E402
 
 
 def random_batch(batch_size: int, clips: int, tokens: int, rng: np.random.Generator):
@@ -46,13 +48,6 @@ def random_batch(batch_size: int, clips: int, tokens: int, rng: np.random.Genera
         ))
     return collate(pairs)
 
-
-def git_sha() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:
