@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vsearch.search.candidates import Candidate, plan_candidates
+from vsearch.search.candidates import plan_candidates
 from vsearch.search.coarse import coarse_hits
 from vsearch.search.features import TokenSource
 from vsearch.search.grounders import GroundingJob, WindowMoments
@@ -68,7 +68,7 @@ class SearchEngine:
         with _timed(stage_s, "ranking"):
             moments: list[Moment] = []
             for candidate, job, found in zip(candidates, jobs, grounded, strict=True):
-                moments.extend(self._moments(candidate, job, found))
+                moments.extend(self._moments(candidate.video_path, job, found))
             return rank_moments(
                 moments, top_k=options.top_k, per_video=options.per_video,
                 min_score=options.min_score,
@@ -81,12 +81,8 @@ class SearchEngine:
         grounder's per-clip saliency (the per-video predictions of batch mode)."""
         job = self._job(query, video, 0, video.clip_count)
         found = self.grounder.ground([job], fps=self.fps)[0]
-        whole = Candidate(
-            video_id=video.id, video_path=Path(video.path), start_clip=0,
-            end_clip=job.similarity.shape[0], coarse_score=float(job.similarity.max(initial=0.0)),
-            hit_clips=(),
-        )  # fmt: skip
-        moments = sorted(self._moments(whole, job, found), key=lambda m: (-m.score, m.start_s))
+        moments = self._moments(Path(video.path), job, found)
+        moments = sorted(moments, key=lambda m: (-m.score, m.start_s))
         return moments, found.saliency
 
     def _videos(self, video_ids: set[int]) -> dict[int, VideoRecord]:
@@ -117,7 +113,7 @@ class SearchEngine:
         )  # fmt: skip
 
     def _moments(
-        self, candidate: Candidate, job: GroundingJob, found: WindowMoments
+        self, video_path: Path, job: GroundingJob, found: WindowMoments
     ) -> Sequence[Moment]:
         n = job.similarity.shape[0]
         out = []
@@ -129,7 +125,7 @@ class SearchEngine:
             coarse = float(job.similarity[first:last].max())
             out.append(
                 Moment(
-                    video_path=candidate.video_path,
+                    video_path=video_path,
                     start_s=float(start_s),
                     end_s=float(end_s),
                     score=combined_score(coarse, float(evidence)),
