@@ -14,6 +14,7 @@ from vsearch.grounding import (
     R2Model,
     collate,
     compute_losses,
+    video_contrast_loss,
 )
 from vsearch.grounding.losses import assign_targets
 
@@ -136,3 +137,18 @@ def test_a_mismatched_pair_is_all_negative_and_anchors_nothing():
     # it is a negative for the saliency contrast across videos, and for the focal loss
     assert not torch.isclose(with_stranger["loss_sal"], alone["loss_sal"])
     assert torch.isfinite(with_stranger["loss_cls"])
+
+
+def test_video_contrast_loss_is_the_cross_entropy_of_each_groups_best_moments():
+    config = R2Config(video_width=8, query_width=6, video_tokens=3, dims=16, heads=2)
+    torch.manual_seed(0)
+    model = R2Model(config).eval()
+    batch = tiny_batch(config, 1)  # two rows of different lengths: one group of two
+    output = model(batch.video, batch.video_mask, batch.query, batch.query_mask)
+    logits = output.out_class_logits.squeeze(-1)
+    best = [float(logits[row][output.pymid_mask[row]].max()) for row in range(2)]
+    expected = float(torch.log1p(torch.exp(torch.tensor(3.0 * (best[1] - best[0])))))
+    loss = video_contrast_loss(output, group_size=2, scale=3.0)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(InputError, match="groups of 3"):
+        video_contrast_loss(output, group_size=3, scale=3.0)

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from tests.research.synthetic_grounding import tiny_config, write_split
 from vsearch.cli import main
 from vsearch.errors import InputError, Interrupted, OutputError
-from vsearch.grounding import R2Model, load_checkpoint
+from vsearch.grounding import R2Config, R2Model, load_checkpoint
 from vsearch.research.datasets import FeatureDataset, read_annotations
+from vsearch.research.negatives import MismatchSampler, contrast_groups
 from vsearch.research.training import (
-    MismatchSampler,
     TrainSettings,
     learning_rate,
     train_grounding,
@@ -252,9 +252,61 @@ def test_hard_mismatched_pairs_come_from_the_listed_confusable_videos(bench: dic
     assert not all(np.array_equal(video, wanted) for video in drawn)
 
 
-def test_mismatched_pairs_are_refused_for_highlight_configs(bench: dict, tmp_path: Path) -> None:
-    from vsearch.grounding import R2Config
+def test_video_contrast_teaches_the_model_to_rank_its_own_video_first(
+    bench: dict, trained: tuple, tmp_path: Path
+) -> None:
+    settings = TrainSettings(**{**SETTINGS.__dict__, "video_contrast": 1.0, "contrast_others": 3})
+    report = train_grounding(
+        train_samples=bench["train_samples"], val_samples=bench["val_samples"],
+        features_dir=bench["features"], config=tiny_config(), dataset="qvhighlights",
+        run_dir=tmp_path / "run", settings=settings,
+    )  # fmt: skip
+    assert "loss_video_contrast" in report.history[0].losses
+    val_set = FeatureDataset(bench["val_samples"], bench["features"])
+    plain = _own_video_first(load_checkpoint(trained[0].best_checkpoint)[0], val_set)
+    taught = _own_video_first(load_checkpoint(report.best_checkpoint)[0], val_set)
+    assert taught > plain + 0.15
 
+
+def test_contrast_groups_put_the_own_video_first_then_distinct_other_videos(bench: dict) -> None:
+    import numpy as np
+
+    train_set = FeatureDataset(bench["train_samples"], bench["features"])
+    items = [train_set[i] for i in range(3)]
+    sampler = MismatchSampler(train_set, {}, hard_share=0.0)
+    groups = contrast_groups(sampler, items, others=4, rng=np.random.default_rng(0))
+    assert groups.group_size == 5 and groups.video.shape[0] == 15
+    for row, item in enumerate(items):
+        group = groups.video[row * 5 : (row + 1) * 5].numpy()
+        assert np.array_equal(group[0], item.video.astype(group.dtype))
+        flat = group.reshape(5, -1)
+        assert len({flat[i].tobytes() for i in range(5)}) == 5  # own + 4 distinct others
+        assert all(np.array_equal(q, item.query) for q in groups.query[row * 5 : (row + 1) * 5])
+    with pytest.raises(InputError, match="training videos"):
+        sampler.other_videos(items[0].sample, len(train_set), np.random.default_rng(0))
+
+
+def test_fine_tuning_starts_from_the_given_checkpoint(
+    bench: dict, trained: tuple, tmp_path: Path
+) -> None:
+    start = trained[0].best_checkpoint
+    gentle = TrainSettings(epochs=1, batch_size=16, lr=1e-9, warmup_iterations=1)
+    report = train_grounding(
+        train_samples=bench["train_samples"], val_samples=bench["val_samples"],
+        features_dir=bench["features"], config=tiny_config(), dataset="qvhighlights",
+        run_dir=tmp_path / "tuned", settings=gentle, init_checkpoint=start,
+    )  # fmt: skip
+    assert report.best_score == pytest.approx(trained[0].best_score, abs=1.0)
+    other = R2Config.from_dict({**tiny_config().to_dict(), "dims": 64})
+    with pytest.raises(InputError, match="another architecture"):
+        train_grounding(
+            train_samples=bench["train_samples"], val_samples=bench["val_samples"],
+            features_dir=bench["features"], config=other, dataset="qvhighlights",
+            run_dir=tmp_path / "other", settings=gentle, init_checkpoint=start,
+        )  # fmt: skip
+
+
+def test_mismatched_pairs_are_refused_for_highlight_configs(bench: dict, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="moment-retrieval"):
         train_grounding(
             train_samples=bench["train_samples"], val_samples=bench["val_samples"],

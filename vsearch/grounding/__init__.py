@@ -2,15 +2,23 @@
 
 Public surface: `R2Config` (architecture as data), `R2Model` / `R2Output` (forward with every
 intermediate), `load_checkpoint` / `save_checkpoint` (official file format), `collate` /
-`compute_losses` (training), `ground` / `GroundingResult` (batched inference) and
-`postprocess` (clamp, round, NMS).
+`compute_losses` / `video_contrast_loss` (training), `ground` / `GroundingResult` (batched
+inference) and `postprocess` (clamp, round, NMS).
 """
 
 from vsearch.grounding.checkpoint import load_checkpoint, save_checkpoint
 from vsearch.grounding.config import R2Config
 from vsearch.grounding.decoding import postprocess
 from vsearch.grounding.inference import GroundingResult, ground
-from vsearch.grounding.losses import Batch, GroundingSample, LossTargets, collate, compute_losses
+from vsearch.grounding.losses import (
+    Batch,
+    GroundingSample,
+    LossTargets,
+    collate,
+    compute_losses,
+    pad_with_inf,
+    video_contrast_loss,
+)
 from vsearch.grounding.model import R2Model, R2Output
 
 __all__ = [
@@ -24,7 +32,9 @@ __all__ = [
     "collate",
     "compute_losses",
     "ground",
+    "pad_with_inf",
     "load_checkpoint",
     "postprocess",
     "save_checkpoint",
+    "video_contrast_loss",
 ]

@@ -9,6 +9,9 @@ Losses (each already multiplied by its weight from `R2Config`):
 * `loss_video_cal`, `loss_layer_cal`: symmetric InfoNCE calibrations of the per-layer mapped
   CLS features against the per-layer pooled query, across the batch and across layers.
 
+Not in the published recipe: `video_contrast_loss`, a cross-entropy over groups of videos
+scored against one query, which makes the class score say which video a query holds in.
+
 To reproduce the published numbers on padded batches, run the model with
 `reference_padding=True` (that is what the published training did).
 """
@@ -298,6 +301,24 @@ def compute_losses(output: R2Output, targets: LossTargets, config: R2Config) -> 
         * c.loss_layer_cal_weight
     )
     return losses
+
+
+def video_contrast_loss(output: R2Output, group_size: int, scale: float) -> Tensor:
+    """Cross-entropy that asks each query's own video to score above its other videos.
+
+    Rows come in groups of `group_size` (the query with its own video first, then others, see
+    `vsearch.research.negatives.contrast_groups`). A video's score is its highest class logit
+    over valid pyramid positions: the confidence of its best moment, which is what search ranks
+    videos by. `scale` sharpens the softmax over a group's scores.
+    """
+    rows = output.out_class_logits.shape[0]
+    if group_size < 2 or rows % group_size:
+        raise InputError(f"{rows} rows do not form groups of {group_size} (at least 2)")
+    logits = output.out_class_logits.squeeze(-1).float()
+    best = logits.masked_fill(~output.pymid_mask, float("-inf")).amax(dim=1)
+    groups = best.view(-1, group_size) * scale
+    own = torch.zeros(groups.shape[0], dtype=torch.long, device=groups.device)
+    return F.cross_entropy(groups, own)
 
 
 def compute_targets(

@@ -43,10 +43,18 @@ from vsearch.grounding import (
     collate,
     compute_losses,
     ground,
+    load_checkpoint,
     save_checkpoint,
+    video_contrast_loss,
 )
 from vsearch.grounding import GroundingSample as TrainingPair
 from vsearch.research.datasets import FeatureDataset, FeatureItem, GroundingSample
+from vsearch.research.negatives import (
+    ContrastGroups,
+    MismatchSampler,
+    contrast_groups,
+    mismatched_pairs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +91,14 @@ class TrainSettings:
     mismatched: float = 0.0
     # share of mismatched pairs drawn from the query's confusable videos, when it lists any
     hard_mismatched: float = 0.0
+    # weight of the video contrast loss (0 in the published recipe): each step scores
+    # `contrast_queries` of the batch's queries against their own video and `contrast_others`
+    # other videos, `contrast_hard` of them drawn from the query's confusable videos
+    video_contrast: float = 0.0
+    contrast_queries: int = 12
+    contrast_others: int = 4
+    contrast_hard: float = 0.75
+    contrast_scale: float = 4.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -91,6 +107,12 @@ class TrainSettings:
             raise InputError(f"mismatched pairs per pair must be >= 0, got {self.mismatched}")
         if not 0.0 <= self.hard_mismatched <= 1.0:
             raise InputError(f"hard mismatched share must be in [0, 1], got {self.hard_mismatched}")
+        if self.video_contrast < 0:
+            raise InputError(f"video contrast weight must be >= 0, got {self.video_contrast}")
+        if self.contrast_queries < 1 or self.contrast_others < 1:
+            raise InputError("video contrast needs at least one query and one other video")
+        if not 0.0 <= self.contrast_hard <= 1.0:
+            raise InputError(f"hard contrast share must be in [0, 1], got {self.contrast_hard}")
         if self.lr <= 0:
             raise InputError(f"learning rate must be positive, got {self.lr}")
 
@@ -149,12 +171,16 @@ def train_grounding(
     resume: bool = False,
     on_progress: ProgressCallback | None = None,
     confusable: Mapping[int | str, Sequence[str]] | None = None,
+    init_checkpoint: str | Path | None = None,
 ) -> TrainReport:
     """Train `config` on `train_samples`, validating on `val_samples` after every epoch.
 
     `dataset` picks the evaluator and the best-checkpoint metric (see SELECTION_METRIC).
     `confusable` lists, per qid, other training videos where the query does not hold but which
-    look like it; `settings.hard_mismatched` of the mismatched pairs are drawn from them.
+    look like it; `settings.hard_mismatched` of the mismatched pairs and `settings.contrast_hard`
+    of the video contrast's other videos are drawn from them (see `vsearch.research.negatives`).
+    A new run starts from `init_checkpoint`'s weights when given (fine-tuning); its config
+    must be `config`.
     With `resume`, training continues from `run_dir/state.pt`; without it the run directory
     must not hold a run yet. Ctrl-C raises `Interrupted` after the last finished epoch is safe.
     """
@@ -168,14 +194,25 @@ def train_grounding(
         raise InputError("mismatched pairs need a moment-retrieval config (with windows)")
     if settings.mismatched and len({s.vid for s in train_samples}) < 2:
         raise InputError("mismatched pairs need at least two training videos")
+    if settings.video_contrast and len({s.vid for s in train_samples}) <= settings.contrast_others:
+        raise InputError(
+            f"video contrast with {settings.contrast_others} other videos needs at least "
+            f"{settings.contrast_others + 1} training videos"
+        )
     run_dir = Path(run_dir)
     device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     train_set = FeatureDataset(list(train_samples), features_dir)
     val_set = FeatureDataset(list(val_samples), features_dir)
-    sampler = MismatchSampler(train_set, confusable or {}, settings.hard_mismatched)
+    samplers = _Samplers(
+        mismatch=MismatchSampler(train_set, confusable or {}, settings.hard_mismatched),
+        contrast=MismatchSampler(train_set, confusable or {}, settings.contrast_hard),
+    )
 
     torch.manual_seed(settings.seed)
-    model = R2Model(config).to(device)
+    model = R2Model(config)
+    if init_checkpoint is not None:
+        model.load_state_dict(_initial_weights(init_checkpoint, config))
+    model = model.to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
     )
@@ -195,7 +232,7 @@ def train_grounding(
             started = time.perf_counter()
             model.train()
             losses = _train_epoch(
-                model, optimizer, scaler, train_set, sampler, settings, config, dataset, epoch,
+                model, optimizer, scaler, train_set, samplers, settings, config, dataset, epoch,
                 run, steps_per_epoch, on_progress,
             )
             if on_progress is not None:
@@ -237,6 +274,22 @@ def train_grounding(
     )
 
 
+def _initial_weights(path: str | Path, config: R2Config) -> dict[str, torch.Tensor]:
+    """The weights of a checkpoint to fine-tune, which must have been trained as `config`."""
+    model, saved = load_checkpoint(path)
+    if saved != config:
+        raise InputError(f"{path} holds a model of another architecture than the one to train")
+    return model.state_dict()
+
+
+@dataclass(frozen=True)
+class _Samplers:
+    """Other-video samplers of a run: for mismatched pairs and for video contrast groups."""
+
+    mismatch: MismatchSampler
+    contrast: MismatchSampler
+
+
 def learning_rate(settings: TrainSettings, iteration: int, epoch: int) -> float:
     """Learning rate for the 0-based `iteration` (warm-up) within 1-based `epoch` (steps)."""
     lr = settings.lr * settings.lr_step_factor ** sum(
@@ -268,73 +321,6 @@ def training_pair(item: FeatureItem, fps: float, rng: np.random.Generator,
         boundary=None if boundary is None else torch.from_numpy(boundary),
         fps=fps,
     )
-
-
-class MismatchSampler:
-    """Picks the video of a mismatched pair: any other training video, or, with probability
-    `hard_share`, one of the query's confusable videos (those that look like the query holds
-    there, e.g. the same objects moving the other way), which teach what random videos cannot."""
-
-    def __init__(
-        self,
-        train_set: FeatureDataset,
-        confusable: Mapping[int | str, Sequence[str]],
-        hard_share: float,
-    ) -> None:
-        self.train_set = train_set
-        self.hard_share = hard_share
-        first_of: dict[str, int] = {}
-        for index, sample in enumerate(train_set.samples):
-            first_of.setdefault(sample.vid, index)
-        self.confusable = {
-            qid: [first_of[vid] for vid in vids if vid in first_of]
-            for qid, vids in confusable.items()
-        }
-
-    def other_video(self, sample: GroundingSample, rng: np.random.Generator) -> np.ndarray:
-        """Features of a training video other than `sample`'s."""
-        hard = self.confusable.get(sample.qid, [])
-        if hard and rng.random() < self.hard_share:
-            other = hard[int(rng.integers(len(hard)))]
-        else:
-            other = int(rng.integers(len(self.train_set)))
-            while self.train_set.samples[other].vid == sample.vid:
-                other = int(rng.integers(len(self.train_set)))
-        return self.train_set[other].video
-
-
-def mismatched_pairs(
-    sampler: MismatchSampler,
-    items: Sequence[FeatureItem],
-    per_pair: float,
-    fps: float,
-    rng: np.random.Generator,
-) -> list[TrainingPair]:
-    """`round(per_pair * len(items))` queries of the batch's items, each with another training
-    video's features (see `MismatchSampler`).
-
-    The published recipe only shows a model videos where its query holds, so its scores rank
-    moments within a video but not videos against each other, which library search needs. A
-    mismatched pair's targets say the query holds nowhere. This assumes a query is specific to
-    its video (true of the synthetic world; not of every dataset).
-    """
-    count = int(round(per_pair * len(items)))
-    pairs = []
-    for index in rng.choice(len(items), size=count):
-        query_item = items[int(index)]
-        video = sampler.other_video(query_item.sample, rng)
-        pairs.append(
-            TrainingPair(
-                video=torch.from_numpy(video),
-                query=torch.from_numpy(query_item.query),
-                saliency=torch.zeros(len(video)),
-                pos_clip=0,
-                boundary=torch.zeros((0, 2)),
-                fps=fps,
-                matched=False,
-            )
-        )
-    return pairs
 
 
 def positive_clips(saliency: np.ndarray, dataset: str) -> np.ndarray:
@@ -452,7 +438,7 @@ def _train_epoch(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     train_set: FeatureDataset,
-    sampler: MismatchSampler,
+    samplers: _Samplers,
     settings: TrainSettings,
     config: R2Config,
     dataset: str,
@@ -470,13 +456,22 @@ def _train_epoch(
         chunk = order[step * settings.batch_size : (step + 1) * settings.batch_size]
         items = [train_set[int(i)] for i in chunk]
         pairs = [training_pair(item, config.fps, rng, dataset) for item in items]
-        pairs += mismatched_pairs(sampler, items, settings.mismatched, config.fps, rng)
+        pairs += mismatched_pairs(samplers.mismatch, items, settings.mismatched, config.fps, rng)
         batch = collate(pairs)
+        contrast = None
+        if settings.video_contrast:
+            contrast = contrast_groups(
+                samplers.contrast, items[: settings.contrast_queries], settings.contrast_others,
+                rng,
+            )  # fmt: skip
         lr = learning_rate(settings, run.iterations, epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        losses = train_step(model, optimizer, scaler, batch, config,
-                            grad_clip_norm=settings.grad_clip_norm)
+        losses = train_step(
+            model, optimizer, scaler, batch, config, grad_clip_norm=settings.grad_clip_norm,
+            contrast=contrast, contrast_weight=settings.video_contrast,
+            contrast_scale=settings.contrast_scale,
+        )  # fmt: skip
         run.iterations += 1
         for key, value in losses.items():
             totals[key] = totals.get(key, 0.0) + value
@@ -494,8 +489,12 @@ def train_step(
     config: R2Config,
     *,
     grad_clip_norm: float,
+    contrast: ContrastGroups | None = None,
+    contrast_weight: float = 0.0,
+    contrast_scale: float = 4.0,
 ) -> dict[str, float]:
-    """One optimisation step on a collated batch (AMP when the model is on CUDA).
+    """One optimisation step on a collated batch (AMP when the model is on CUDA), plus the
+    video contrast loss on `contrast` groups when given, weighted by `contrast_weight`.
 
     Returns every weighted loss and their sum under "loss".
     """
@@ -511,6 +510,12 @@ def train_step(
             reference_padding=True,
         )
         losses = compute_losses(output, _targets_to(batch.targets, device), config)
+        if contrast is not None:
+            groups = contrast.to(device)
+            scored = model(groups.video, groups.video_mask, groups.query, groups.query_mask)
+            losses["loss_video_contrast"] = (
+                video_contrast_loss(scored, groups.group_size, contrast_scale) * contrast_weight
+            )
         loss = sum(losses.values())
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()

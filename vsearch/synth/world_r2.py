@@ -113,6 +113,10 @@ class WorldR2Settings:
     mismatched: float = 0.0
     # share of mismatched pairs drawn from videos showing the query's objects (`confusable_videos`)
     hard_mismatched: float = 0.0
+    # weight of the video contrast loss (see `vsearch.research.negatives`) and its group size
+    video_contrast: float = 0.0
+    contrast_others: int = 4
+    init: Path | None = None  # fine-tune this checkpoint instead of starting from scratch
     threads: int = 1  # measured: 2 threads on 2 shared cores is slower than 1
     device: str = "cpu"  # feature extraction and training; "cuda" where a GPU is present
 
@@ -304,6 +308,8 @@ def _train_on_the_clock(
         device=settings.device,
         mismatched=settings.mismatched,
         hard_mismatched=settings.hard_mismatched,
+        video_contrast=settings.video_contrast,
+        contrast_others=settings.contrast_others,
     )
     config = world_r2_config(dims=settings.dims)
     common = {
@@ -315,6 +321,7 @@ def _train_on_the_clock(
         "run_dir": run_dir,
         "on_progress": on_progress,
         "confusable": confusable,
+        "init_checkpoint": settings.init,
     }
     epochs = settings.epochs
     started = time.perf_counter()
@@ -353,6 +360,12 @@ def _cli_group() -> click.Group:
                   help="Mismatched (query, other video) pairs per pair in each batch.")
     @click.option("--hard-mismatched", default=0.0, show_default=True,
                   help="Share of mismatched pairs from videos that show the query's objects.")
+    @click.option("--video-contrast", default=0.0, show_default=True,
+                  help="Weight of the loss that ranks a query's own video above others.")
+    @click.option("--contrast-others", default=4, show_default=True,
+                  help="Other videos per query in the video contrast loss.")
+    @click.option("--init", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                  default=None, help="Fine-tune this checkpoint instead of starting afresh.")
     @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
     @click.option("--batch-size", default=16, show_default=True)
     @click.option("--lr", default=1e-3, show_default=True, help="Peak learning rate.")
@@ -366,6 +379,9 @@ def _cli_group() -> click.Group:
         max_duration: int,
         mismatched: float,
         hard_mismatched: float,
+        video_contrast: float,
+        contrast_others: int,
+        init: Path | None,
         device: str,
         batch_size: int,
         lr: float,
@@ -383,6 +399,9 @@ def _cli_group() -> click.Group:
             max_duration_s=max_duration,
             mismatched=mismatched,
             hard_mismatched=hard_mismatched,
+            video_contrast=video_contrast,
+            contrast_others=contrast_others,
+            init=init,
             device=device,
             batch_size=batch_size,
             lr=lr,
