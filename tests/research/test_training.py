@@ -186,6 +186,14 @@ def test_cli_trains_and_reports_json(bench: dict, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == OutputError.exit_code
 
+    tuned = tmp_path / "tuned"
+    best = str(tmp_path / "run" / "best.pth")
+    args[args.index("--out") + 1] = str(tuned)
+    result = CliRunner().invoke(main, [*args, "--init", best, "--video-contrast", "1"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tuned / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["losses"]["loss_video_contrast"] > 0
+
 
 def test_cli_reports_a_malformed_annotation_line(bench: dict, tmp_path: Path) -> None:
     val = tmp_path / "val.jsonl"

@@ -33,6 +33,12 @@ from vsearch.research.training import TrainProgress, train_from_files
 @click.option("--mismatched", type=click.FloatRange(min=0), default=None,
               help="Mismatched pairs (a query with another video) per pair in each batch, "
                    "trained to score low; only for queries specific to their video. Default 0.")
+@click.option("--video-contrast", type=click.FloatRange(min=0), default=None,
+              help="Weight of a loss that ranks each query's own video above other training "
+                   "videos; only for queries specific to their video. Default 0.")
+@click.option("--init", "init_checkpoint", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="Fine-tune this checkpoint (same config) instead of starting "
+                                 "from random weights.")
 @click.option("--resume", is_flag=True, help="Continue the run saved in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def train_command(as_json: bool, **options) -> None:

@@ -680,6 +680,8 @@ def train_from_files(
     batch_size: int | None = None,
     lr: float | None = None,
     mismatched: float | None = None,
+    video_contrast: float | None = None,
+    init_checkpoint: str | Path | None = None,
     resume: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> TrainReport:
@@ -700,6 +702,7 @@ def train_from_files(
         key: value
         for key, value in {
             "epochs": epochs, "batch_size": batch_size, "lr": lr, "mismatched": mismatched,
+            "video_contrast": video_contrast,
         }.items()
         if value is not None
     }
@@ -713,4 +716,5 @@ def train_from_files(
         settings=TrainSettings(**overrides),
         resume=resume,
         on_progress=on_progress,
+        init_checkpoint=init_checkpoint,
     )
