@@ -293,6 +293,16 @@ def test_contrast_groups_put_the_own_video_first_then_distinct_other_videos(benc
     with pytest.raises(InputError, match="training videos"):
         sampler.other_videos(items[0].sample, len(train_set), np.random.default_rng(0))
 
+    # only one confusable video listed, always preferred: it comes once, then random ones
+    sample = items[0].sample
+    other_vid = next(s.vid for s in train_set.samples if s.vid != sample.vid)
+    hard = MismatchSampler(train_set, {sample.qid: [other_vid]}, hard_share=1.0)
+    wanted = next(train_set[i].video for i, s in enumerate(train_set.samples)
+                  if s.vid == other_vid)  # fmt: skip
+    drawn = hard.other_videos(sample, 3, np.random.default_rng(0))
+    assert np.array_equal(drawn[0], wanted)
+    assert not any(np.array_equal(video, wanted) for video in drawn[1:])
+
 
 def test_fine_tuning_starts_from_the_given_checkpoint(
     bench: dict, trained: tuple, tmp_path: Path

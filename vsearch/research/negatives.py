@@ -54,7 +54,7 @@ class MismatchSampler:
 
     def other_video(self, sample: GroundingSample, rng: np.random.Generator) -> np.ndarray:
         """Features of a training video other than `sample`'s."""
-        return self.train_set[self._draw(sample, rng)].video
+        return self.train_set[self._draw(sample, rng, taken=set())].video
 
     def other_videos(
         self, sample: GroundingSample, count: int, rng: np.random.Generator
@@ -64,21 +64,26 @@ class MismatchSampler:
             raise InputError(
                 f"{count} other videos per query need at least {count + 1} training videos"
             )
-        picked: dict[str, int] = {}
+        taken: set[str] = set()
+        picked: list[int] = []
         while len(picked) < count:
-            index = self._draw(sample, rng)
-            picked.setdefault(self.train_set.samples[index].vid, index)
-        return [self.train_set[index].video for index in picked.values()]
+            index = self._draw(sample, rng, taken)
+            taken.add(self.train_set.samples[index].vid)
+            picked.append(index)
+        return [self.train_set[index].video for index in picked]
 
-    def _draw(self, sample: GroundingSample, rng: np.random.Generator) -> int:
-        """Index of one training sample whose video is not `sample`'s."""
-        hard = self.confusable.get(sample.qid, [])
+    def _draw(self, sample: GroundingSample, rng: np.random.Generator, taken: set[str]) -> int:
+        """Index of a training sample whose video is neither `sample`'s nor in `taken`; a
+        confusable one with probability `hard_share` while any is left."""
+        hard = [i for i in self.confusable.get(sample.qid, [])
+                if self.train_set.samples[i].vid not in taken]  # fmt: skip
         if hard and rng.random() < self.hard_share:
             return hard[int(rng.integers(len(hard)))]
-        other = int(rng.integers(len(self.train_set)))
-        while self.train_set.samples[other].vid == sample.vid:
+        while True:
             other = int(rng.integers(len(self.train_set)))
-        return other
+            vid = self.train_set.samples[other].vid
+            if vid != sample.vid and vid not in taken:
+                return other
 
 
 def mismatched_pairs(
