@@ -7,9 +7,11 @@ real search pipeline (`Library.search_batch`) with three ways of finding moments
 * coarse-only: every clip's cosine with the query (the coarse stage's evidence); videos ranked
   by their best clip, and in the right video the 10 best clips as 2 s moments;
 * zero-shot grounding (`--grounding zero-shot`);
-* R2 grounding (`--grounding r2`) with the shipped world R2 checkpoint.
+* R2 grounding (`--grounding r2`) with the shipped world R2 checkpoint;
+* the same with `--whole-query` (sequence queries matched as one text, not as parts in order).
 
-Reported per method and per query kind (all / static / temporal): right video at rank 1 and
+Reported per method and per query kind (all / static / temporal, and sequence: the temporal
+queries search splits into parts, "X, then Y"): right video at rank 1 and
 within the top 5 (library-wide ranking, one moment per video), and with the standard
 QVHighlights evaluator on the predictions grounded over the annotated video (the batch
 `pred_relevant_windows` / `pred_saliency_scores`): MR R1@0.5, R1@0.7, mAP and highlight mAP
@@ -39,6 +41,7 @@ from vsearch.evaluation.qvhighlights import (
     evaluate_qvhighlights,
     read_ground_truth,
 )
+from vsearch.search.sequence import sequence_parts
 from vsearch.settings import load_settings
 from vsearch.synth import generate_world
 from vsearch.synth.world_clip import decode_world, world_clip_spec
@@ -46,7 +49,7 @@ from vsearch.synth.world_r2 import world_r2_checkpoint
 
 CLIP_S = 2.0
 TOP_MOMENTS = 10
-METHODS = ("coarse", "zero-shot", "r2")
+METHODS = ("coarse", "zero-shot", "r2", "r2-whole-query")
 BRIEF_KEYS = {
     "MR-R1@0.5": "MR-full-R1@0.5",
     "MR-R1@0.7": "MR-full-R1@0.7",
@@ -92,12 +95,13 @@ def coarse_predictions(
 
 
 def pipeline_predictions(
-    library: Library, queries_path: Path, out_path: Path, grounding: str
+    library: Library, queries_path: Path, out_path: Path, grounding: str,
+    split_sequences: bool = True,
 ) -> tuple[dict[int, list[str]], list[MomentPrediction], float]:
     """Run the batch search; returns video rankings, per-video predictions and seconds taken."""
     started = time.perf_counter()
     library.search_batch(queries_path, out_path, top_k=TOP_MOMENTS, per_video=1,
-                         grounding=grounding)  # fmt: skip
+                         grounding=grounding, split_sequences=split_sequences)  # fmt: skip
     elapsed = time.perf_counter() - started
     rankings, predictions = {}, []
     for line in _read_jsonl(out_path):
@@ -125,6 +129,7 @@ def score(
     kinds = {"all": [q for q in queries]}
     for query in queries:
         kinds.setdefault(query["kind"], []).append(query)
+    kinds["sequence"] = [q for q in queries if sequence_parts(q["query"])]
     out = {}
     for kind, members in kinds.items():
         qids = {q["qid"] for q in members}
@@ -177,12 +182,14 @@ def main() -> None:
         seconds["coarse"] = round(time.perf_counter() - coarse_started, 2)
         results["coarse"] = score(rankings, predictions, truths, queries)
         with Library.open(settings=settings) as library:
-            for grounding in ("zero-shot", "r2"):
+            for method in METHODS[1:]:
+                grounding = method.removesuffix("-whole-query")
                 rankings, predictions, elapsed = pipeline_predictions(
-                    library, queries_path, scratch / f"{grounding}.jsonl", grounding
-                )
-                seconds[grounding] = round(elapsed, 2)
-                results[grounding] = score(rankings, predictions, truths, queries)
+                    library, queries_path, scratch / f"{method}.jsonl", grounding,
+                    split_sequences=method == grounding,
+                )  # fmt: skip
+                seconds[method] = round(elapsed, 2)
+                results[method] = score(rankings, predictions, truths, queries)
     report = {
         "world": {
             "seed": args.seed,

@@ -290,23 +290,26 @@ class Library:
 
     def search(self, query: str, *, top_k: int = 10, per_video: int = 3,
                min_score: float | None = None, path_glob: str | None = None,
-               candidates: int = 20, grounding: str = "r2"):  # fmt: skip
+               candidates: int = 20, grounding: str = "r2",
+               split_sequences: bool = True):  # fmt: skip
         """Ranked moments for `query` across the library, stored under the result's id."""
         from vsearch.search.query import check_query
         from vsearch.search.records import SearchOptions
 
-        options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding)
+        options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding,
+                                split_sequences)  # fmt: skip
         query = check_query(query)
         return self._search_session(grounding).search(query, options)
 
     def search_batch(self, queries_path: Path, out_path: Path, *, top_k: int = 10,
                      per_video: int = 3, min_score: float | None = None,
                      path_glob: str | None = None, candidates: int = 20, grounding: str = "r2",
-                     on_progress=None):  # fmt: skip
+                     split_sequences: bool = True, on_progress=None):  # fmt: skip
         """One prediction line per query line of `queries_path`, written to `out_path`."""
         from vsearch.search.records import SearchOptions
 
-        options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding)
+        options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding,
+                                split_sequences)  # fmt: skip
         session = self._search_session(grounding)
         return session.search_batch(queries_path, out_path, options, on_progress=on_progress)
 

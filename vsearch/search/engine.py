@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.search.candidates import plan_candidates
-from vsearch.search.coarse import coarse_hits
+from vsearch.search.coarse import ClipHit, coarse_hits
 from vsearch.search.features import TokenSource
 from vsearch.search.grounders import GroundingJob, WindowMoments
 from vsearch.search.query import EncodedQuery
 from vsearch.search.ranking import combined_score, rank_moments
 from vsearch.search.records import Moment, SearchOptions
+from vsearch.search.sequence import ordered_match
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
 from vsearch.storage.records import VideoRecord
@@ -52,11 +53,14 @@ class SearchEngine:
     ) -> list[Moment]:
         """Ranked moments for one query; `stage_s`, if given, gains seconds per stage."""
         with _timed(stage_s, "coarse"):
-            hits = coarse_hits(
-                self.vectors, self.catalog, query.embedding,
-                count=max(MIN_HITS, options.candidates * HITS_PER_CANDIDATE),
-                path_glob=options.path_glob,
-            )  # fmt: skip
+            hits = _merge_hits(
+                coarse_hits(
+                    self.vectors, self.catalog, embedding,
+                    count=max(MIN_HITS, options.candidates * HITS_PER_CANDIDATE),
+                    path_glob=options.path_glob,
+                )  # fmt: skip
+                for embedding in [query.embedding, *(part.embedding for part in query.parts)]
+            )
             videos = self._videos({hit.video_id for hit in hits})
             counts = {video_id: video.clip_count for video_id, video in videos.items()}
             candidates = plan_candidates(hits, counts, max_candidates=options.candidates)
@@ -102,7 +106,11 @@ class SearchEngine:
         if self.grounder.needs_tokens:  # type: ignore[attr-defined]
             tokens = self.tokens.window(video, start_clip, end_clip)
             end_clip = start_clip + tokens.shape[0]
-        similarity = np.asarray(embeddings[start_clip:end_clip], np.float32) @ query.embedding
+        clips = np.asarray(embeddings[start_clip:end_clip], np.float32)
+        similarity = clips @ query.embedding
+        part_similarity = None
+        if query.parts:
+            part_similarity = np.stack([clips @ part.embedding for part in query.parts])
         start_s = start_clip / self.fps
         duration_end_s = end_clip / self.fps
         if video.duration_s:
@@ -110,6 +118,7 @@ class SearchEngine:
         return GroundingJob(
             query=query, similarity=similarity, tokens=tokens, start_s=start_s,
             duration_s=max(duration_end_s - start_s, 1.0 / self.fps * 0.5),
+            part_similarity=part_similarity,
         )  # fmt: skip
 
     def _moments(
@@ -122,7 +131,10 @@ class SearchEngine:
             last = int(math.ceil((end_s - job.start_s) * self.fps - 1e-6))
             first = min(max(first, 0), n - 1)
             last = min(max(last, first + 1), n)
-            coarse = float(job.similarity[first:last].max())
+            if job.part_similarity is None:
+                coarse = float(job.similarity[first:last].max())
+            else:
+                coarse = ordered_match(job.part_similarity[:, first:last])
             out.append(
                 Moment(
                     video_path=video_path,
@@ -135,6 +147,17 @@ class SearchEngine:
                 )  # fmt: skip
             )
         return out
+
+
+def _merge_hits(hit_lists: Iterable[list[ClipHit]]) -> list[ClipHit]:
+    """Hits of several searches (a sequence query's whole text and parts) as one list, each
+    clip once with its best cosine, best first."""
+    best: dict[int, ClipHit] = {}
+    for hits in hit_lists:
+        for hit in hits:
+            if hit.clip_id not in best or hit.score > best[hit.clip_id].score:
+                best[hit.clip_id] = hit
+    return sorted(best.values(), key=lambda hit: (-hit.score, hit.clip_id))
 
 
 @contextmanager

@@ -28,6 +28,7 @@ class GroundingJob:
     tokens: np.ndarray | None  # (n, 4, P, W); None when the grounder does not read tokens
     start_s: float
     duration_s: float
+    part_similarity: np.ndarray | None = None  # (parts, n) for a sequence query
 
 
 @dataclass(frozen=True)

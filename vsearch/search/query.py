@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from vsearch.errors import InputError
+from vsearch.search.sequence import sequence_parts
 
 QUERY_BATCH = 32  # texts per CLIP text forward in batch mode
 
 
 @dataclass(frozen=True)
 class EncodedQuery:
-    """A query as the pipeline uses it: unit embedding (E,), tokens (L,4,W)."""
+    """A query as the pipeline uses it: unit embedding (E,), tokens (L,4,W), and for a
+    sequence query ("X, then Y") its parts, each encoded alone (see sequence.py)."""
 
     text: str
     embedding: np.ndarray
     tokens: np.ndarray
     truncated: bool
     token_count: int
+    parts: tuple[EncodedQuery, ...] = ()
 
 
 def check_query(text: str) -> str:
@@ -32,13 +35,30 @@ def check_query(text: str) -> str:
 
 
 def encode_queries(
-    encoder, texts: Sequence[str], *, batch_size: int = QUERY_BATCH
+    encoder,
+    texts: Sequence[str],
+    *,
+    batch_size: int = QUERY_BATCH,
+    split_sequences: bool = True,
 ) -> list[EncodedQuery]:
-    """Encode `texts` in batches with the library's CLIP (an `encoder.ClipEncoder`)."""
+    """Encode `texts` in batches with the library's CLIP (an `encoder.ClipEncoder`); with
+    `split_sequences`, a sequence query's parts are encoded too."""
     checked = [check_query(text) for text in texts]
+    whole = _encode(encoder, checked, batch_size)
+    if not split_sequences:
+        return whole
+    parts_of = [sequence_parts(text) for text in checked]
+    encoded_parts = iter(_encode(encoder, [p for parts in parts_of for p in parts], batch_size))
+    return [
+        replace(query, parts=tuple(next(encoded_parts) for _ in parts))
+        for query, parts in zip(whole, parts_of, strict=True)
+    ]
+
+
+def _encode(encoder, texts: Sequence[str], batch_size: int) -> list[EncodedQuery]:
     encoded: list[EncodedQuery] = []
-    for first in range(0, len(checked), batch_size):
-        for features in encoder.encode_texts(checked[first : first + batch_size]):
+    for first in range(0, len(texts), batch_size):
+        for features in encoder.encode_texts(texts[first : first + batch_size]):
             encoded.append(
                 EncodedQuery(
                     text=features.text,
@@ -49,6 +69,15 @@ def encode_queries(
                 )
             )
     return encoded
+
+
+def sequence_note(query: EncodedQuery) -> str | None:
+    """A note saying how a sequence query was matched, None for a one-event query."""
+    if not query.parts:
+        return None
+    return "sequence query: parts matched in this order: " + " | ".join(
+        part.text for part in query.parts
+    )
 
 
 def truncation_note(query: EncodedQuery, context_length: int) -> str | None:

@@ -19,7 +19,13 @@ from vsearch.errors import InputError, LibraryError, OutputError
 from vsearch.search.engine import SearchEngine
 from vsearch.search.features import TokenSource
 from vsearch.search.grounders import R2Grounder, ZeroShotGrounder
-from vsearch.search.query import QUERY_BATCH, EncodedQuery, encode_queries, truncation_note
+from vsearch.search.query import (
+    QUERY_BATCH,
+    EncodedQuery,
+    encode_queries,
+    sequence_note,
+    truncation_note,
+)
 from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
@@ -152,8 +158,8 @@ class SearchSession:
 
     def search(self, text: str, options: SearchOptions) -> SearchResult:
         """Encode, search, store; the stored result is returned."""
-        [query] = encode_queries(self.encoder, [text])
-        return self._run(query, options)
+        [query] = encode_queries(self.encoder, [text], split_sequences=options.split_sequences)
+        return self._run(query, options, sequence_note(query))
 
     def search_batch(
         self,
@@ -174,7 +180,9 @@ class SearchSession:
         lines: list[str] = []
         done = 0
         for chunk, chunk_targets in _chunks(queries, targets, QUERY_BATCH):
-            encoded = encode_queries(self.encoder, [q.query for q in chunk])
+            encoded = encode_queries(
+                self.encoder, [q.query for q in chunk], split_sequences=options.split_sequences
+            )
             for item, query, target in zip(chunk, encoded, chunk_targets, strict=True):
                 result = self._run(query, options)
                 notes.extend(n for n in result.notes if n not in notes)
@@ -206,11 +214,15 @@ class SearchSession:
             raise InputError(f"{path}:{item.line_no}: vid {item.vid!r} is not a library video")
         return video
 
-    def _run(self, query: EncodedQuery, options: SearchOptions) -> SearchResult:
+    def _run(
+        self, query: EncodedQuery, options: SearchOptions, note: str | None = None
+    ) -> SearchResult:
         tokens: TokenSource = self.engine.tokens
         before = set(tokens.re_extracted)
         moments = self.engine.search(query, options)
         notes = list(self.notes)
+        if note:
+            notes.append(note)
         truncated = truncation_note(query, self.encoder.context_length)
         if truncated:
             notes.append(truncated)

@@ -1,0 +1,49 @@
+"""Sequence queries: "X, then Y" is matched as X and Y at clips in that order.
+
+CLIP embeds a sentence that names several events as one blend, and a frame shows one event, so
+the whole text matches no clip well and the video where X is followed by Y does not stand out.
+Search therefore splits a query at English sequence words ("then", "and then", "followed by",
+"after that"), retrieves clips for every part as well as for the whole text, and scores a
+moment's coarse evidence as the best mean of the parts' cosines at clips taken in order.
+The grounder still reads the whole query.
+
+Measured on the synthetic world's tuning seed (20 videos, 113 "X, then Y" queries; see
+docs/search.md#sequence-queries): with the whole text's best clip as coarse evidence, the right
+video came first for 16% of those queries; with the parts in order, 60%.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+MAX_PARTS = 4  # a longer chain is matched as one text
+_CONNECTIVE = re.compile(
+    r"\s*[,;]?\s*\b(?:and\s+then|then|followed\s+by|after\s+that)\b\s*", re.IGNORECASE
+)
+
+
+def sequence_parts(query: str) -> tuple[str, ...]:
+    """The events of a sequence query in order, or () when the query names one event."""
+    parts = tuple(part.strip(" ,;.") for part in _CONNECTIVE.split(query))
+    if len(parts) < 2 or len(parts) > MAX_PARTS or not all(parts):
+        return ()
+    return parts
+
+
+def ordered_match(part_similarity: np.ndarray) -> float:
+    """Best mean cosine of the parts (rows) at clips (columns) in non-decreasing order.
+
+    One clip may serve consecutive parts, so a one-clip moment still gets a score (the mean of
+    the parts' cosines there); taking the parts in order is what tells "X, then Y" from
+    "Y, then X". Dynamic programming: the best sum of the first k parts ending at or before
+    each clip, one pass per part.
+    """
+    rows = np.asarray(part_similarity, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] == 0:
+        raise ValueError(f"need a (parts, clips) array, got shape {rows.shape}")
+    best = np.maximum.accumulate(rows[0])
+    for row in rows[1:]:
+        best = np.maximum.accumulate(best + row)
+    return float(best[-1] / rows.shape[0])
