@@ -5,8 +5,9 @@
 Generates a small synthetic world (videos + queries with ground truth, see
 docs/synthetic-world.md), indexes it with the world CLIP that ships in the package (a tiny CLIP
 trained on such worlds; its results mean nothing on real footage), shows the library and
-runs a few of the world's queries (one about motion) next to their ground truth, and cuts the
-last result into a highlight reel. It needs no network. Re-running it reuses what is already there.
+runs a few of the world's queries (one about motion, one "X, then Y") next to their ground
+truth, and cuts the last result into a highlight reel. It needs no network. Re-running it
+reuses what is already there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from vsearch.cli.progress import IndexBars
 from vsearch.errors import VsearchError
 from vsearch.export.from_results import ExportOptions
 from vsearch.search.display import result_table
+from vsearch.search.sequence import sequence_parts
 from vsearch.settings import load_settings
 
 
@@ -62,8 +64,10 @@ def _tour(out_dir: Path, videos: int, seed: int) -> None:
             f"{status.feature_bytes / 1e6:.1f} MB of grounding features"
         )
     queries = [json.loads(line) for line in (world_dir / "queries.jsonl").open()]
+    sequences = [q for q in queries if sequence_parts(q["query"])]
     shown = [q for q in queries if q["kind"] == "static"][:2]
-    shown += [q for q in queries if q["kind"] == "temporal"][:1]
+    shown += [q for q in queries if q["kind"] == "temporal" and q not in sequences][:1]
+    shown += sequences[:1]
     with Library.open(settings=settings) as library:
         for query in shown:
             click.echo(f"\nsearch [{query['kind']}] {query['query']!r}")

@@ -7,9 +7,9 @@ Search therefore splits a query at English sequence words ("then", "and then", "
 moment's coarse evidence as the best mean of the parts' cosines at clips taken in order.
 The grounder still reads the whole query.
 
-Measured on the synthetic world's tuning seed (20 videos, 113 "X, then Y" queries; see
-docs/search.md#sequence-queries): with the whole text's best clip as coarse evidence, the right
-video came first for 16% of those queries; with the parts in order, 60%.
+Measured on the synthetic world's tuning seed (20 videos, 113 "X, then Y" queries, R2 search;
+see docs/search.md#sequence-queries): with the whole text's best clip as coarse evidence, the
+right video came first for 15% of those queries; with the parts in order, 66%.
 """
 
 from __future__ import annotations
