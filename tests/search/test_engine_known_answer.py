@@ -32,16 +32,33 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
+def engine_over(tmp_path: Path, clips_by_name: dict[str, np.ndarray]) -> SearchEngine:
+    """A zero-shot engine over a library whose videos have the given clip embeddings (one
+    video `/videos/{name}.mp4` with fingerprint `k{name}` per entry). Close its catalog."""
+    paths = LibraryPaths(tmp_path)
+    embeddings = ArrayStore(paths.embeddings("m"))
+    vectors = VectorStore.open(paths.vectors, DIM)
+    catalog = Catalog.open(paths.catalog)
+    bounds = [(i / FPS, (i + 1) / FPS) for i in range(CLIPS)]
+    for name, clips in clips_by_name.items():
+        stored = catalog.record_indexed(_facts(name, f"k{name}"), bounds, model_id="m",
+                                        features_stored=False)  # fmt: skip
+        embeddings.put(f"k{name}", clips)
+        vectors.add(stored.clip_ids, clips)
+    return SearchEngine(
+        catalog=catalog, vectors=vectors, embeddings=embeddings,
+        tokens=TokenSource(ArrayStore(paths.features("m")), lambda: None, fps=FPS),
+        grounder=ZeroShotGrounder(), fps=FPS,
+    )  # fmt: skip
+
+
 @pytest.fixture()
 def engine(tmp_path: Path):
     rng = np.random.default_rng(0)
     target = np.zeros(DIM, np.float32)
     target[0] = 1.0
-    paths = LibraryPaths(tmp_path)
-    embeddings = ArrayStore(paths.embeddings("m"))
-    vectors = VectorStore.open(paths.vectors, DIM)
-    catalog = Catalog.open(paths.catalog)
-    for name, key, peak in (("a", "ka", None), ("b", "kb", (12, 17)), ("c", "kc", (30, 32))):
+    videos = {}
+    for name, peak in (("a", None), ("b", (12, 17)), ("c", (30, 32))):
         noise = _unit(rng.standard_normal((CLIPS, DIM)))
         noise[:, 0] = 0.0  # background clips are orthogonal to the query
         clips = _unit(noise)
@@ -50,19 +67,11 @@ def engine(tmp_path: Path):
             clips[peak[0] : peak[1]] = _unit(
                 strength * target + (1 - strength) * noise[peak[0] : peak[1]]
             )
-        bounds = [(i / FPS, (i + 1) / FPS) for i in range(CLIPS)]
-        stored = catalog.record_indexed(_facts(name, key), bounds, model_id="m",
-                                        features_stored=False)  # fmt: skip
-        embeddings.put(key, clips)
-        vectors.add(stored.clip_ids, clips)
+        videos[name] = clips
     query = EncodedQuery("q", target, np.zeros((3, 4, 8), np.float32), False, 3)
-    engine = SearchEngine(
-        catalog=catalog, vectors=vectors, embeddings=embeddings,
-        tokens=TokenSource(ArrayStore(paths.features("m")), lambda: None, fps=FPS),
-        grounder=ZeroShotGrounder(), fps=FPS,
-    )  # fmt: skip
+    engine = engine_over(tmp_path, videos)
     yield engine, query
-    catalog.close()
+    engine.catalog.close()
 
 
 def test_the_matching_stretch_ranks_first_with_its_bounds(engine) -> None:

@@ -10,14 +10,10 @@ import numpy as np
 import pytest
 
 from tests.search.conftest import parse_json
-from tests.search.test_engine_known_answer import CLIPS, DIM, FPS, _facts, _unit
-from vsearch.search.engine import SearchEngine
-from vsearch.search.features import TokenSource
-from vsearch.search.grounders import ZeroShotGrounder
+from tests.search.test_engine_known_answer import CLIPS, DIM, FPS, _unit, engine_over
 from vsearch.search.query import EncodedQuery
 from vsearch.search.records import SearchOptions
 from vsearch.search.sequence import ordered_match, sequence_parts
-from vsearch.storage import ArrayStore, Catalog, LibraryPaths, VectorStore
 
 
 @pytest.mark.parametrize(
@@ -61,37 +57,26 @@ def sequence_library(tmp_path: Path):
     """Videos: X then Y (the answer), Y then X, and X alone but stronger."""
     rng = np.random.default_rng(1)
     x, y = np.eye(DIM, dtype=np.float32)[0], np.eye(DIM, dtype=np.float32)[1]
-    paths = LibraryPaths(tmp_path)
-    embeddings = ArrayStore(paths.embeddings("m"))
-    vectors = VectorStore.open(paths.vectors, DIM)
-    catalog = Catalog.open(paths.catalog)
     layouts = {
         "xy": [(x, 10, 14, 0.8), (y, 15, 19, 0.8)],
         "yx": [(y, 10, 14, 0.8), (x, 15, 19, 0.8)],
         "x": [(x, 10, 14, 0.95)],
     }
+    videos = {}
     for name, stretches in layouts.items():
         noise = rng.standard_normal((CLIPS, DIM))
         noise[:, :2] = 0.0  # background clips are orthogonal to both events
         clips = _unit(noise)
         for concept, first, last, strength in stretches:
             clips[first:last] = _unit(strength * concept + (1 - strength) * clips[first:last])
-        bounds = [(i / FPS, (i + 1) / FPS) for i in range(CLIPS)]
-        stored = catalog.record_indexed(_facts(name, f"k{name}"), bounds, model_id="m",
-                                        features_stored=False)  # fmt: skip
-        embeddings.put(f"k{name}", clips)
-        vectors.add(stored.clip_ids, clips)
+        videos[name] = clips
     tokens = np.zeros((3, 4, 8), np.float32)
     whole = EncodedQuery("x, then y", _unit(x + y), tokens, False, 3)
     query = replace(whole, parts=(EncodedQuery("x", x, tokens, False, 1),
                                   EncodedQuery("y", y, tokens, False, 1)))  # fmt: skip
-    engine = SearchEngine(
-        catalog=catalog, vectors=vectors, embeddings=embeddings,
-        tokens=TokenSource(ArrayStore(paths.features("m")), lambda: None, fps=FPS),
-        grounder=ZeroShotGrounder(), fps=FPS,
-    )  # fmt: skip
+    engine = engine_over(tmp_path, videos)
     yield engine, query
-    catalog.close()
+    engine.catalog.close()
 
 
 def test_the_video_with_the_parts_in_order_ranks_first(sequence_library) -> None:
