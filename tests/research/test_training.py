@@ -260,11 +260,11 @@ def test_hard_mismatched_pairs_come_from_the_listed_confusable_videos(bench: dic
     wanted = next(train_set[i].video for i, s in enumerate(train_set.samples)
                   if s.vid == others[0])  # fmt: skip
     rng = np.random.default_rng(0)
-    always = MismatchSampler(train_set, confusable, hard_share=1.0)
-    assert all(np.array_equal(always.other_video(sample, rng), wanted) for _ in range(20))
-    never = MismatchSampler(train_set, confusable, hard_share=0.0)
+    sampler = MismatchSampler(train_set, confusable)
+    assert all(np.array_equal(sampler.other_video(sample, rng, hard_share=1.0), wanted)
+               for _ in range(20))  # fmt: skip
     own = train_set[0].video
-    drawn = [never.other_video(sample, rng) for _ in range(20)]
+    drawn = [sampler.other_video(sample, rng, hard_share=0.0) for _ in range(20)]
     assert not any(np.array_equal(video, own) for video in drawn)
     assert not all(np.array_equal(video, wanted) for video in drawn)
 
@@ -274,7 +274,7 @@ def test_contrast_groups_put_the_own_video_first_then_distinct_other_videos(benc
 
     train_set = FeatureDataset(bench["train_samples"], bench["features"])
     items = [train_set[i] for i in range(3)]
-    sampler = MismatchSampler(train_set, {}, hard_share=0.0)
+    sampler = MismatchSampler(train_set, {})
     groups = contrast_groups(sampler, items, others=4, rng=np.random.default_rng(0))
     assert groups.group_size == 5 and groups.video.shape[0] == 15
     for row, item in enumerate(items):
@@ -284,15 +284,15 @@ def test_contrast_groups_put_the_own_video_first_then_distinct_other_videos(benc
         assert len({flat[i].tobytes() for i in range(5)}) == 5  # own + 4 distinct others
         assert all(np.array_equal(q, item.query) for q in groups.query[row * 5 : (row + 1) * 5])
     with pytest.raises(InputError, match="training videos"):
-        sampler.other_videos(items[0].sample, len(train_set), np.random.default_rng(0))
+        sampler.other_videos(items[0].sample, len(train_set), np.random.default_rng(0), 0.0)
 
     # only one confusable video listed, always preferred: it comes once, then random ones
     sample = items[0].sample
     other_vid = next(s.vid for s in train_set.samples if s.vid != sample.vid)
-    hard = MismatchSampler(train_set, {sample.qid: [other_vid]}, hard_share=1.0)
+    hard = MismatchSampler(train_set, {sample.qid: [other_vid]})
     wanted = next(train_set[i].video for i, s in enumerate(train_set.samples)
                   if s.vid == other_vid)  # fmt: skip
-    drawn = hard.other_videos(sample, 3, np.random.default_rng(0))
+    drawn = hard.other_videos(sample, 3, np.random.default_rng(0), hard_share=1.0)
     assert np.array_equal(drawn[0], wanted)
     assert not any(np.array_equal(video, wanted) for video in drawn[1:])
 

@@ -33,16 +33,15 @@ from vsearch.research.datasets import FeatureDataset, FeatureItem, GroundingSamp
 
 class MismatchSampler:
     """Picks other training videos for a query: any other video, or, with probability
-    `hard_share`, one of the query's confusable videos when it lists any."""
+    `hard_share` (given per draw, so one sampler serves every use), one of the query's
+    confusable videos when it lists any."""
 
     def __init__(
         self,
         train_set: FeatureDataset,
         confusable: Mapping[int | str, Sequence[str]],
-        hard_share: float,
     ) -> None:
         self.train_set = train_set
-        self.hard_share = hard_share
         first_of: dict[str, int] = {}
         for index, sample in enumerate(train_set.samples):
             first_of.setdefault(sample.vid, index)
@@ -52,12 +51,14 @@ class MismatchSampler:
             for qid, vids in confusable.items()
         }
 
-    def other_video(self, sample: GroundingSample, rng: np.random.Generator) -> np.ndarray:
+    def other_video(
+        self, sample: GroundingSample, rng: np.random.Generator, hard_share: float
+    ) -> np.ndarray:
         """Features of a training video other than `sample`'s."""
-        return self.train_set[self._draw(sample, rng, taken=set())].video
+        return self.train_set[self._draw(sample, rng, hard_share, taken=set())].video
 
     def other_videos(
-        self, sample: GroundingSample, count: int, rng: np.random.Generator
+        self, sample: GroundingSample, count: int, rng: np.random.Generator, hard_share: float
     ) -> list[np.ndarray]:
         """Features of `count` distinct training videos other than `sample`'s."""
         if count > self.video_count - 1:
@@ -67,17 +68,20 @@ class MismatchSampler:
         taken: set[str] = set()
         picked: list[int] = []
         while len(picked) < count:
-            index = self._draw(sample, rng, taken)
+            index = self._draw(sample, rng, hard_share, taken)
             taken.add(self.train_set.samples[index].vid)
             picked.append(index)
         return [self.train_set[index].video for index in picked]
 
-    def _draw(self, sample: GroundingSample, rng: np.random.Generator, taken: set[str]) -> int:
+    def _draw(
+        self, sample: GroundingSample, rng: np.random.Generator, hard_share: float,
+        taken: set[str],
+    ) -> int:  # fmt: skip
         """Index of a training sample whose video is neither `sample`'s nor in `taken`; a
         confusable one with probability `hard_share` while any is left."""
         hard = [i for i in self.confusable.get(sample.qid, [])
                 if self.train_set.samples[i].vid not in taken]  # fmt: skip
-        if hard and rng.random() < self.hard_share:
+        if hard and rng.random() < hard_share:
             return hard[int(rng.integers(len(hard)))]
         while True:
             other = int(rng.integers(len(self.train_set)))
@@ -92,6 +96,7 @@ def mismatched_pairs(
     per_pair: float,
     fps: float,
     rng: np.random.Generator,
+    hard_share: float = 0.0,
 ) -> list[TrainingPair]:
     """`round(per_pair * len(items))` queries of the batch's items, each with another training
     video's features and targets saying the query holds nowhere there."""
@@ -99,7 +104,7 @@ def mismatched_pairs(
     pairs = []
     for index in rng.choice(len(items), size=count):
         query_item = items[int(index)]
-        video = sampler.other_video(query_item.sample, rng)
+        video = sampler.other_video(query_item.sample, rng, hard_share)
         pairs.append(
             TrainingPair(
                 video=torch.from_numpy(video),
@@ -137,6 +142,7 @@ def contrast_groups(
     items: Sequence[FeatureItem],
     others: int,
     rng: np.random.Generator,
+    hard_share: float = 0.0,
 ) -> ContrastGroups:
     """Each item's query with its own video and `others` other videos (see `MismatchSampler`)."""
     if not items:
@@ -145,7 +151,7 @@ def contrast_groups(
     queries: list[Tensor] = []
     for item in items:
         query = torch.from_numpy(item.query)
-        for video in [item.video, *sampler.other_videos(item.sample, others, rng)]:
+        for video in [item.video, *sampler.other_videos(item.sample, others, rng, hard_share)]:
             videos.append(torch.from_numpy(video))
             queries.append(query)
     video, video_mask = pad_with_inf(videos)

@@ -203,10 +203,7 @@ def train_grounding(
     device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     train_set = FeatureDataset(list(train_samples), features_dir)
     val_set = FeatureDataset(list(val_samples), features_dir)
-    samplers = _Samplers(
-        mismatch=MismatchSampler(train_set, confusable or {}, settings.hard_mismatched),
-        contrast=MismatchSampler(train_set, confusable or {}, settings.contrast_hard),
-    )
+    sampler = MismatchSampler(train_set, confusable or {})
 
     torch.manual_seed(settings.seed)
     model = R2Model(config)
@@ -232,7 +229,7 @@ def train_grounding(
             started = time.perf_counter()
             model.train()
             losses = _train_epoch(
-                model, optimizer, scaler, train_set, samplers, settings, config, dataset, epoch,
+                model, optimizer, scaler, train_set, sampler, settings, config, dataset, epoch,
                 run, steps_per_epoch, on_progress,
             )
             if on_progress is not None:
@@ -280,14 +277,6 @@ def _initial_weights(path: str | Path, config: R2Config) -> dict[str, torch.Tens
     if saved != config:
         raise InputError(f"{path} holds a model of another architecture than the one to train")
     return model.state_dict()
-
-
-@dataclass(frozen=True)
-class _Samplers:
-    """Other-video samplers of a run: for mismatched pairs and for video contrast groups."""
-
-    mismatch: MismatchSampler
-    contrast: MismatchSampler
 
 
 def learning_rate(settings: TrainSettings, iteration: int, epoch: int) -> float:
@@ -438,7 +427,7 @@ def _train_epoch(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     train_set: FeatureDataset,
-    samplers: _Samplers,
+    sampler: MismatchSampler,
     settings: TrainSettings,
     config: R2Config,
     dataset: str,
@@ -456,13 +445,15 @@ def _train_epoch(
         chunk = order[step * settings.batch_size : (step + 1) * settings.batch_size]
         items = [train_set[int(i)] for i in chunk]
         pairs = [training_pair(item, config.fps, rng, dataset) for item in items]
-        pairs += mismatched_pairs(samplers.mismatch, items, settings.mismatched, config.fps, rng)
+        pairs += mismatched_pairs(
+            sampler, items, settings.mismatched, config.fps, rng, settings.hard_mismatched
+        )
         batch = collate(pairs)
         contrast = None
         if settings.video_contrast:
             contrast = contrast_groups(
-                samplers.contrast, items[: settings.contrast_queries], settings.contrast_others,
-                rng,
+                sampler, items[: settings.contrast_queries], settings.contrast_others, rng,
+                settings.contrast_hard,
             )  # fmt: skip
         lr = learning_rate(settings, run.iterations, epoch)
         for group in optimizer.param_groups:
