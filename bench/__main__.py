@@ -40,7 +40,6 @@ def machine() -> dict:
     }
 
 
-
 class BenchmarkFailed(click.ClickException):
     """A benchmark script exited non-zero; the runner exits with the same status."""
 

@@ -651,7 +651,6 @@ def environment(device: torch.device, threads: int) -> dict[str, Any]:
     return info
 
 
-
 SECTIONS = {"grounding": check_grounding, "encoder": check_encoder, "training": check_training}
 
 

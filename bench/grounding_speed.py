@@ -160,7 +160,6 @@ def device_details(device: str) -> dict:
     }
 
 
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small run (< 30 s)")
