@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from vsearch.cli import main
 from vsearch.media import clip_count, probe
 from vsearch.storage.catalog import Catalog
+from vsearch.storage.vectors import VectorStore
 
 from .test_index_cli import status
 
@@ -94,3 +95,29 @@ def test_ctrl_c_exits_130_and_keeps_finished_videos(
     kept = status(library)
     assert 1 <= kept["videos"] < 8
     assert kept["vectors"] == kept["clips"]  # saved on the way out
+
+
+def test_ctrl_c_between_a_commit_and_its_faiss_add_still_saves_every_committed_clip(
+    tmp_path: Path, make_video, tiny_clip_args, monkeypatch
+) -> None:
+    for i in range(3):
+        make_video(f"videos/v{i}.mp4", seconds=6, seed=i)
+    library = tmp_path / "lib"
+    calls = {"add": 0}
+    real_add = VectorStore.add
+
+    def add_then_interrupt(self, ids, vectors):  # the second video's SQLite commit is done
+        calls["add"] += 1
+        if calls["add"] == 2:
+            raise KeyboardInterrupt
+        return real_add(self, ids, vectors)
+
+    monkeypatch.setattr(VectorStore, "add", add_then_interrupt)
+    result = CliRunner().invoke(
+        main, ["index", str(tmp_path / "videos"), "--library", str(library), *tiny_clip_args]
+    )
+    assert result.exit_code == 130, result.output
+    monkeypatch.undo()
+    kept = status(library)
+    assert kept["videos"] == 2
+    assert kept["vectors"] == kept["clips"] > 0

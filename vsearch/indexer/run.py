@@ -4,7 +4,8 @@ Write order per video, chosen so that a SIGKILL at any instant loses at most the
 flight: (1) token features and embeddings are written atomically under the file's content
 fingerprint, (2) one SQLite transaction records the video and its clips (the commit point),
 (3) the in-memory FAISS index is updated and checkpointed every `save_interval_s` and at the end.
-On the next run `reconcile_vectors` repairs any FAISS drift from the stored embeddings.
+On the next run `reconcile_vectors` repairs any FAISS drift from the stored embeddings; a Ctrl-C
+runs it before the last save, since it can land between a video's commit and its FAISS add.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from vsearch.media import clip_bounds
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoFacts
 from vsearch.storage.fingerprint import FileStamp, file_fingerprint
-from vsearch.storage.reconcile import rebuild_vectors
+from vsearch.storage.reconcile import rebuild_vectors, reconcile_vectors
 from vsearch.storage.vectors import VectorStore
 
 ProgressCallback = Callable[[IndexProgress], None]
@@ -158,6 +159,10 @@ class IndexRun:
                 if time.monotonic() - self._last_save >= self._options.save_interval_s:
                     self._save_vectors()
             self._rebuild_vectors_if_due()  # only after a complete run, never on the way out
+        except KeyboardInterrupt:
+            # Ctrl-C can land between a video's commit and its FAISS add: catch FAISS up first
+            self._reconcile_vectors()
+            raise
         finally:
             self._save_vectors()
         self._on_progress(IndexProgress("done", files_total, files_total, frames_done, 0))
@@ -223,6 +228,12 @@ class IndexRun:
             rebuild_vectors(
                 target.catalog, target.vectors, target.embeddings, lambda video: video.fingerprint
             )
+
+    def _reconcile_vectors(self) -> None:
+        target = self._target
+        reconcile_vectors(
+            target.catalog, target.vectors, target.embeddings, lambda video: video.fingerprint
+        )
 
     def _save_vectors(self) -> None:
         self._target.vectors.save()

@@ -267,7 +267,7 @@ def decode_world(
 class TrainSettings:
     """Knobs of one training run: `steps` makes it deterministic, else it runs `minutes`."""
 
-    videos: int = 200
+    videos: int = 2000
     seed: int = 0
     minutes: float = 15.0
     steps: int | None = None
@@ -652,7 +652,7 @@ def _cli_group() -> click.Group:
 
     @main.command()
     @click.argument("out_weights", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--videos", default=200, show_default=True, help="Videos in the training world.")
+    @click.option("--videos", default=2000, show_default=True, help="Videos in the training world.")
     @click.option("--seed", default=0, show_default=True, help="Training world seed is 1000+SEED.")
     @click.option("--minutes", default=15.0, show_default=True, help="Training time budget.")
     @click.option("--steps", type=int, default=None, help="Exact step count (overrides minutes).")
