@@ -652,7 +652,10 @@ def _cli_group() -> click.Group:
 
     @main.command()
     @click.argument("out_weights", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--videos", default=2000, show_default=True, help="Videos in the training world.")
+    @click.option(
+        "--videos", default=TrainSettings.videos, show_default=True,
+        help="Videos in the training world.",
+    )  # fmt: skip
     @click.option("--seed", default=0, show_default=True, help="Training world seed is 1000+SEED.")
     @click.option("--minutes", default=15.0, show_default=True, help="Training time budget.")
     @click.option("--steps", type=int, default=None, help="Exact step count (overrides minutes).")

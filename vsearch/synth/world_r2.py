@@ -351,7 +351,10 @@ def _cli_group() -> click.Group:
 
     @main.command()
     @click.argument("out_checkpoint", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--videos", default=1200, show_default=True, help="Videos in the training world.")
+    @click.option(
+        "--videos", default=WorldR2Settings.videos, show_default=True,
+        help="Videos in the training world.",
+    )  # fmt: skip
     @click.option("--val-videos", default=12, show_default=True, help="Validation world videos.")
     @click.option("--seed", default=0, show_default=True, help="Worlds 1000+SEED and 2000+SEED.")
     @click.option("--minutes", default=12.0, show_default=True, help="Training time budget.")
