@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from vsearch.synth.world_clip import (
     TrainSettings,
     build_model,
     compact_config,
+    decode_world,
     evaluate_retrieval,
     expand_compact,
     random_encoder,
@@ -109,12 +111,27 @@ def test_shipped_weights_retrieve_a_held_out_world_far_better_than_random_weight
     assert static.clip_r5 - floor.clip_r5 >= MIN_GAIN_OVER_RANDOM
 
 
+def test_decoding_a_world_on_several_processes_gives_the_same_frames_and_texts(
+    held_out_world: Path,
+):
+    alone = decode_world(held_out_world)
+    shared = decode_world(held_out_world, workers=3)
+    np.testing.assert_array_equal(shared.frames, alone.frames)
+    assert (shared.texts, shared.things, shared.clip_ids) == (
+        alone.texts,
+        alone.things,
+        alone.clip_ids,
+    )
+    assert len({video for video, _ in alone.clip_ids}) == 8
+
+
 def test_a_short_training_run_lowers_the_loss_and_is_repeatable(tmp_path: Path):
     settings = TrainSettings(
         videos=2, seed=1, steps=6, batch_size=12, min_duration_s=16, max_duration_s=16
     )
     first = train_world_clip(tmp_path / "first.safetensors", settings)
-    again = train_world_clip(tmp_path / "again.safetensors", settings)
+    # the second run renders and decodes its world on two processes: the same model comes out
+    again = train_world_clip(tmp_path / "again.safetensors", replace(settings, workers=2))
     # the x264 encoder may round a pixel differently between runs, so equal within float noise
     assert again.final_loss == pytest.approx(first.final_loss, abs=1e-3)
     assert first.world_seed == TRAIN_SEED_BASE + 1

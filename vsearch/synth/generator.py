@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vsearch.errors import InputError, OutputError
+from vsearch.synth.parallel import map_in_order
 from vsearch.synth.planner import PlanSettings, plan_video
 from vsearch.synth.queries import qvhighlights_record, select_queries
 from vsearch.synth.render import frame_count, render_frames
@@ -95,13 +96,15 @@ def generate_world(
     fps: int = 10,
     overwrite: bool = False,
     write_videos: bool = True,
+    workers: int = 1,
     on_progress: ProgressCallback | None = None,
 ) -> WorldSummary:
     """Generate a synthetic world with known answers into `out_dir`.
 
     `on_progress(done, total, video_id)` is called after each video is written. With
     `write_videos=False` only world.json and queries.jsonl are written (fast, for tests of the
-    annotations).
+    annotations). `workers` > 1 renders and encodes the videos on that many processes; the
+    files are the same.
     """
     started = time.perf_counter()
     settings = PlanSettings(
@@ -129,10 +132,14 @@ def generate_world(
     except OSError as error:
         raise OutputError(f"cannot write annotations to {out_dir}: {error}") from error
     if write_videos:
-        for done, plan in enumerate(world.plans, start=1):
-            _write_video(world, plan, out_dir / VIDEOS_DIR / f"{plan.video_id}.mp4")
+        jobs = [
+            _VideoJob(world.seed, world.fps, world.width, world.height, plan, out_dir / VIDEOS_DIR)
+            for plan in world.plans
+        ]
+        written = map_in_order(_write_video, jobs, workers=workers)
+        for done, video_id in enumerate(written, start=1):
             if on_progress is not None:
-                on_progress(done, len(world.plans), plan.video_id)
+                on_progress(done, len(world.plans), video_id)
     temporal = sum(1 for query in queries if query.kind == "temporal")
     return WorldSummary(
         out_dir=out_dir,
@@ -165,11 +172,26 @@ def _prepare_output(out_dir: Path, *, overwrite: bool) -> None:
             stale.unlink()
 
 
-def _write_video(world: World, plan: VideoPlan, path: Path) -> None:
+@dataclass(frozen=True)
+class _VideoJob:
+    """Everything one process needs to render and encode one video."""
+
+    seed: int
+    fps: int
+    width: int
+    height: int
+    plan: VideoPlan
+    videos_dir: Path
+
+
+def _write_video(job: _VideoJob) -> str:
+    """Render and encode one video; returns its id."""
     # imported here so planning and annotations work without the media stack loaded
     from vsearch.media import write_video
 
     frames = render_frames(
-        plan, seed=world.seed, fps=world.fps, width=world.width, height=world.height
+        job.plan, seed=job.seed, fps=job.fps, width=job.width, height=job.height
     )
-    write_video(path, frames, fps=world.fps, codec_options=_X264_OPTIONS)
+    path = job.videos_dir / f"{job.plan.video_id}.mp4"
+    write_video(path, frames, fps=job.fps, codec_options=_X264_OPTIONS)
+    return job.plan.video_id

@@ -62,8 +62,9 @@ from vsearch.encoder.tokens import ClipTokenizer
 from vsearch.errors import InputError, ModelError
 from vsearch.synth.describe import segment_frame_captions
 from vsearch.synth.palette import OBJECT_COLOURS
+from vsearch.synth.parallel import map_in_order
 from vsearch.synth.phrases import background_key, background_phrase, digit_phrase, object_phrase
-from vsearch.synth.scene import Segment
+from vsearch.synth.scene import Segment, VideoPlan
 from vsearch.synth.shapes import SHAPES
 from vsearch.synth.worldfile import QUERIES_FILE, VIDEOS_DIR, World, read_world
 
@@ -172,15 +173,23 @@ def save_weights(model: CLIP, path: Path) -> None:
 def training_texts(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
     """Every text true of the frame at t: the world's frame captions plus the static query forms
     (object on a background, two objects, digit next to an object, digit in its colour)."""
-    segment = world.plan(video_id).segment_at(t_s)
+    return _plan_texts(world.plan(video_id), t_s)
+
+
+def visible_things(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
+    """Bare names of what the frame at t shows ("a red circle", "the digit 3"), or ()."""
+    return _plan_things(world.plan(video_id), t_s)
+
+
+def _plan_texts(plan: VideoPlan, t_s: float) -> tuple[str, ...]:
+    segment = plan.segment_at(t_s)
     texts = list(segment_frame_captions(segment, t_s))
     texts.extend(_query_forms(segment, t_s))
     return tuple(dict.fromkeys(texts))
 
 
-def visible_things(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
-    """Bare names of what the frame at t shows ("a red circle", "the digit 3"), or ()."""
-    segment = world.plan(video_id).segment_at(t_s)
+def _plan_things(plan: VideoPlan, t_s: float) -> tuple[str, ...]:
+    segment = plan.segment_at(t_s)
     digits = [] if segment.digit is None else [digit_phrase(segment.digit.value)]
     return (*_visible_objects(segment, t_s), *digits)
 
@@ -235,29 +244,53 @@ def input_size(config_path: Path = CONFIG_PATH) -> int:
 
 
 def decode_world(
-    world_dir: Path, *, with_texts: bool = True, size: int | None = None
+    world_dir: Path, *, with_texts: bool = True, size: int | None = None, workers: int = 1
 ) -> FramePairs:
     """One frame per 2 s clip of every video of a world, decoded as the indexer decodes them
-    (at `size`, default the shipped model's input size)."""
-    from vsearch.media import sample_frames
-
+    (at `size`, default the shipped model's input size); `workers` > 1 decodes on that many
+    processes, with the same result."""
     size = size or input_size()
-    world = read_world(Path(world_dir))
+    world_dir = Path(world_dir)
+    world = read_world(world_dir)
+    jobs = [
+        _DecodeJob(world_dir / VIDEOS_DIR / f"{plan.video_id}.mp4", plan, size, with_texts)
+        for plan in world.plans
+    ]
     frames: list[np.ndarray] = []
     texts: list[tuple[str, ...]] = []
     things: list[tuple[str, ...]] = []
     clip_ids: list[tuple[str, int]] = []
-    for plan in world.plans:
-        path = Path(world_dir) / VIDEOS_DIR / f"{plan.video_id}.mp4"
-        for sampled in sample_frames(path, fps=CLIP_FPS, size=size):
-            frames.append(sampled.rgb)
-            clip_ids.append((plan.video_id, sampled.clip_idx))
-            if with_texts:
-                texts.append(training_texts(world, plan.video_id, sampled.pts_s))
-                things.append(visible_things(world, plan.video_id, sampled.pts_s))
-    if not frames:
+    for video in map_in_order(_decode_video, jobs, workers=workers):
+        frames.append(video.frames)
+        texts.extend(video.texts)
+        things.extend(video.things)
+        clip_ids.extend(video.clip_ids)
+    if not clip_ids:
         raise InputError(f"{world_dir} holds no decodable frames")
-    return FramePairs(np.stack(frames), tuple(texts), tuple(things), tuple(clip_ids))
+    return FramePairs(np.concatenate(frames), tuple(texts), tuple(things), tuple(clip_ids))
+
+
+@dataclass(frozen=True)
+class _DecodeJob:
+    path: Path
+    plan: VideoPlan
+    size: int
+    with_texts: bool
+
+
+def _decode_video(job: _DecodeJob) -> FramePairs:
+    """The frames of one video, and (when asked) the texts true of each."""
+    from vsearch.media import sample_frames
+
+    frames, texts, things, clip_ids = [], [], [], []
+    for sampled in sample_frames(job.path, fps=CLIP_FPS, size=job.size):
+        frames.append(sampled.rgb)
+        clip_ids.append((job.plan.video_id, sampled.clip_idx))
+        if job.with_texts:
+            texts.append(_plan_texts(job.plan, sampled.pts_s))
+            things.append(_plan_things(job.plan, sampled.pts_s))
+    stacked = np.stack(frames) if frames else np.zeros((0, 3, job.size, job.size), np.uint8)
+    return FramePairs(stacked, tuple(texts), tuple(things), tuple(clip_ids))
 
 
 # --- training -------------------------------------------------------------------------------
@@ -282,6 +315,7 @@ class TrainSettings:
     min_duration_s: int = 30
     max_duration_s: int = 180
     threads: int = 1
+    workers: int = 1  # processes that render and decode the training world
     device: str = "cpu"  # "cuda" trains on a GPU; batches are still drawn on the CPU
 
 
@@ -314,31 +348,60 @@ def train_world_clip(
 
     `on_progress(step, progress, loss)` is called after every step; progress runs from 0 to 1.
     """
+    started = time.perf_counter()
+    pairs = training_pairs(settings)
+    generate_s = time.perf_counter() - started
+    return train_on_pairs(
+        out_weights,
+        pairs,
+        settings,
+        config_path=config_path,
+        on_progress=on_progress,
+        generate_s=generate_s,
+    )
+
+
+def training_pairs(settings: TrainSettings) -> FramePairs:
+    """The frames and texts of the training world `settings` names (generated, then deleted).
+
+    The training world depends on the seed, the video count and the durations only, so runs
+    that differ in other settings can share one call.
+    """
     from vsearch.synth.generator import generate_world
 
-    model_cfg = read_architecture(config_path)
-    torch.set_num_threads(settings.threads)
-    torch.manual_seed(settings.seed)
-    started = time.perf_counter()
-    world_seed = TRAIN_SEED_BASE + settings.seed
     with tempfile.TemporaryDirectory(prefix="world-clip-") as scratch:
         generate_world(
             Path(scratch),
             videos=settings.videos,
-            seed=world_seed,
+            seed=TRAIN_SEED_BASE + settings.seed,
             min_duration_s=settings.min_duration_s,
             max_duration_s=settings.max_duration_s,
             fps=TRAIN_WORLD_FPS,
+            workers=settings.workers,
         )
-        pairs = decode_world(Path(scratch))
-    generate_s = time.perf_counter() - started
+        return decode_world(Path(scratch), workers=settings.workers)
+
+
+def train_on_pairs(
+    out_weights: Path,
+    pairs: FramePairs,
+    settings: TrainSettings,
+    *,
+    config_path: Path = CONFIG_PATH,
+    on_progress: ProgressCallback | None = None,
+    generate_s: float = 0.0,
+) -> TrainReport:
+    """Train the compact twin on `pairs` and save the full model to `out_weights`."""
+    model_cfg = read_architecture(config_path)
+    torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
     model = build_model(compact_config(model_cfg, live_blocks=settings.live_blocks))
     trainer = _Trainer(model, pairs, settings)
     run = trainer.run(on_progress)
     save_weights(expand_compact(model.cpu(), model_cfg), Path(out_weights))
     return TrainReport(
         out_weights=str(out_weights),
-        world_seed=world_seed,
+        world_seed=TRAIN_SEED_BASE + settings.seed,
         frames=len(pairs.frames),
         texts=len(trainer.vocabulary),
         steps=run.steps,
@@ -667,6 +730,10 @@ def _cli_group() -> click.Group:
         show_default=True,
         help="Torch threads (one is fastest for this small model on shared cores).",
     )
+    @click.option(
+        "--workers", default=1, show_default=True,
+        help="Processes that render and decode the training world.",
+    )  # fmt: skip
     @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
     @click.option(
         "--live-blocks", default=4, show_default=True,
@@ -681,6 +748,7 @@ def _cli_group() -> click.Group:
         batch_size: int,
         max_duration: int,
         threads: int,
+        workers: int,
         device: str,
         live_blocks: int,
     ) -> None:
@@ -696,6 +764,7 @@ def _cli_group() -> click.Group:
             min_duration_s=min(30, max_duration),
             max_duration_s=max_duration,
             threads=threads,
+            workers=workers,
             device=device,
             live_blocks=live_blocks,
         )
