@@ -241,3 +241,14 @@ def test_confusable_videos_show_the_named_objects_but_the_query_fails_there(
             assert named <= shown
             assert chain_matches(query.clauses, plan)[0] == []
     assert listed > len(queries) // 2  # a 12-video world repeats objects often
+
+
+def test_a_training_world_without_queries_has_the_same_content_and_no_queries_file(
+    tmp_path: Path, world_dir: Path
+):
+    summary = generate_world(
+        tmp_path, videos=12, seed=5, write_videos=False, write_queries=False
+    )
+    assert summary.queries == 0
+    assert not (tmp_path / "queries.jsonl").exists()
+    assert (tmp_path / "world.json").read_bytes() == (world_dir / "world.json").read_bytes()

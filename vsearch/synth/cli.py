@@ -78,6 +78,13 @@ def main() -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace a world already in OUT.")
 @click.option("--no-videos", is_flag=True, help="Write only world.json and queries.jsonl.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes rendering and encoding videos (the same world either way).",
+)
 def library_command(
     out: Path,
     videos: int,
@@ -88,6 +95,7 @@ def library_command(
     fps: int,
     overwrite: bool,
     no_videos: bool,
+    workers: int,
 ) -> None:
     """Write OUT/videos/*.mp4, OUT/queries.jsonl (QVHighlights format) and OUT/world.json."""
     from vsearch.synth.generator import generate_world
@@ -107,6 +115,7 @@ def library_command(
         fps=fps,
         overwrite=overwrite,
         write_videos=not no_videos,
+        workers=workers,
         on_progress=report,
     )
     echo_json(summary.to_dict())

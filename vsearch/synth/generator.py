@@ -96,6 +96,7 @@ def generate_world(
     fps: int = 10,
     overwrite: bool = False,
     write_videos: bool = True,
+    write_queries: bool = True,
     workers: int = 1,
     on_progress: ProgressCallback | None = None,
 ) -> WorldSummary:
@@ -103,7 +104,9 @@ def generate_world(
 
     `on_progress(done, total, video_id)` is called after each video is written. With
     `write_videos=False` only world.json and queries.jsonl are written (fast, for tests of the
-    annotations). `workers` > 1 renders and encodes the videos on that many processes; the
+    annotations). `write_queries=False` skips choosing queries, which grows with the square
+    of the world's size, for training worlds that need only frames and captions (world.json).
+    `workers` > 1 renders and encodes the videos on that many processes; the
     files are the same.
     """
     started = time.perf_counter()
@@ -118,16 +121,17 @@ def generate_world(
     )
     out_dir = Path(out_dir)
     _prepare_output(out_dir, overwrite=overwrite)
-    queries = select_queries(world.plans)
+    queries = select_queries(world.plans) if write_queries else []
     durations = {plan.video_id: plan.duration_s for plan in world.plans}
     lines = [
         json.dumps(qvhighlights_record(query, qid, durations[query.video_id]))
         for qid, query in enumerate(queries)
     ]
     try:
-        (out_dir / QUERIES_FILE).write_text(
-            "".join(line + "\n" for line in lines), encoding="utf-8"
-        )
+        if write_queries:
+            (out_dir / QUERIES_FILE).write_text(
+                "".join(line + "\n" for line in lines), encoding="utf-8"
+            )
         write_world(world, out_dir / WORLD_FILE)
     except OSError as error:
         raise OutputError(f"cannot write annotations to {out_dir}: {error}") from error

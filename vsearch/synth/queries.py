@@ -167,11 +167,23 @@ class QuerySelector:
     def __init__(self, plans: tuple[VideoPlan, ...]) -> None:
         self._plans = plans
         self._seen: set[tuple[str, str]] = set()
-        # a video lacking any object a chain names cannot match it; skipping it keeps this fast
-        self._object_keys = {
-            plan.video_id: {(t.shape, t.colour) for s in plan.segments for t in s.objects}
-            for plan in plans
-        }
+        # a video lacking any object a chain names cannot match it: an index from each object to
+        # the videos showing it keeps the check of a chain to the videos that could match, which
+        # keeps large worlds fast (every video against every other would grow with the square)
+        self._showing: dict[tuple[str, str], set[int]] = {}
+        for position, plan in enumerate(plans):
+            for segment in plan.segments:
+                for track in segment.objects:
+                    self._showing.setdefault((track.shape, track.colour), set()).add(position)
+
+    def _could_match(self, needed: set[tuple[str, str]]) -> Iterator[VideoPlan]:
+        """The videos that show every object in `needed` (all videos when it is empty)."""
+        if not needed:
+            yield from self._plans
+            return
+        positions = set.intersection(*(self._showing.get(key, set()) for key in needed))
+        for position in sorted(positions):
+            yield self._plans[position]
 
     def accept(self, clauses: tuple[Clause, ...], plan: VideoPlan) -> Query | None:
         """The query for `clauses` if it is new, holds only in `plan` and is beyond dispute."""
@@ -180,9 +192,7 @@ class QuerySelector:
             return None
         needed = {(p.shape, p.colour) for clause in clauses for p in clause.objects}
         own_windows: list[Window] = []
-        for other in self._plans:
-            if not needed <= self._object_keys[other.video_id]:
-                continue
+        for other in self._could_match(needed):
             windows, maybe_count = chain_matches(clauses, other)
             if maybe_count != len(windows):
                 return None

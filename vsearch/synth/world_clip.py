@@ -377,6 +377,7 @@ def training_pairs(settings: TrainSettings) -> FramePairs:
             min_duration_s=settings.min_duration_s,
             max_duration_s=settings.max_duration_s,
             fps=TRAIN_WORLD_FPS,
+            write_queries=False,
             workers=settings.workers,
         )
         return decode_world(Path(scratch), workers=settings.workers)
