@@ -211,9 +211,7 @@ class Library:
             vectors = VectorStore.open(self.paths.vectors, int(stored_dim))
             slug = model_slug(spec.model_id)
             embeddings = ArrayStore(self.paths.embeddings(slug))
-            repaired = reconcile_vectors(
-                self._catalog, vectors, embeddings, lambda video: video.fingerprint
-            )
+            repaired = reconcile_vectors(self._catalog, vectors, embeddings)
             for video_id in repaired.unrecoverable_video_ids:
                 # embeddings lost: forget the video so this run indexes it again
                 vectors.remove(self._catalog.mark_removed(video_id))

@@ -13,7 +13,6 @@ from vsearch.storage import (
     LibraryPaths,
     VectorStore,
     VideoFacts,
-    VideoRecord,
     choose_index,
     rebuild_vectors,
     reconcile_vectors,
@@ -22,10 +21,6 @@ from vsearch.storage import (
 DIM = 16
 MODEL = "test-model"
 Facts = Callable[..., VideoFacts]
-
-
-def key_of_video(video: VideoRecord) -> str:
-    return f"{video.fingerprint}.{MODEL}"
 
 
 class Library:
@@ -40,7 +35,7 @@ class Library:
 
     def index(self, facts: VideoFacts, clips: int, *, crash_before_faiss: bool = False) -> None:
         emb = self.rng.standard_normal((clips, DIM)).astype(np.float32)
-        self.embeddings.put(f"{facts.fingerprint}.{MODEL}", emb)
+        self.embeddings.put(facts.fingerprint, emb)
         bounds = [(2.0 * i, 2.0 * i + 2.0) for i in range(clips)]
         rec = self.catalog.record_indexed(facts, bounds, model_id=MODEL, features_stored=False)
         if crash_before_faiss:
@@ -53,7 +48,7 @@ class Library:
         self.vectors = VectorStore.open(self.paths.vectors, DIM)
 
     def reconcile(self):  # type: ignore[no-untyped-def]
-        return reconcile_vectors(self.catalog, self.vectors, self.embeddings, key_of_video)
+        return reconcile_vectors(self.catalog, self.vectors, self.embeddings)
 
 
 def test_consistent_library_needs_nothing(tmp_path: Path, facts_for: Facts) -> None:
@@ -79,7 +74,7 @@ def test_missing_vectors_are_readded_from_embeddings(tmp_path: Path, facts_for: 
     # Each re-added vector sits under the id of the clip it belongs to.
     b = lib.catalog.find_video(facts_for("b.mp4").path)
     assert b is not None
-    emb = lib.embeddings.get("fb." + MODEL)
+    emb = lib.embeddings.get("fb")
     _, found = lib.vectors.search(np.asarray(emb), 1)
     clips = lib.catalog.clips_of_video(b.id)
     np.testing.assert_array_equal(found[:, 0], [c.clip_id for c in clips])
@@ -113,8 +108,8 @@ def test_video_without_embeddings_is_reported(tmp_path: Path, facts_for: Facts) 
     lib = Library(tmp_path / "lib")
     lib.index(facts_for("a.mp4", fingerprint="fa"), 3, crash_before_faiss=True)
     lib.index(facts_for("b.mp4", fingerprint="fb"), 2, crash_before_faiss=True)
-    lib.embeddings.delete("fa." + MODEL)
-    lib.embeddings.put("fb." + MODEL, np.ones((5, DIM), np.float32))  # wrong clip count
+    lib.embeddings.delete("fa")
+    lib.embeddings.put("fb", np.ones((5, DIM), np.float32))  # wrong clip count
     report = lib.reconcile()
     a = lib.catalog.find_video(facts_for("a.mp4").path)
     b = lib.catalog.find_video(facts_for("b.mp4").path)
@@ -128,13 +123,13 @@ def test_rebuild_from_embeddings_switches_to_ivf(tmp_path: Path, facts_for: Fact
         lib.index(facts_for(f"v{i}.mp4", fingerprint=f"f{i}"), 100)
     lib.index(facts_for("v0.mp4", fingerprint="f0b", mtime_ns=3), 100)  # replaced clips
     assert lib.vectors.count == 3000
-    choice = rebuild_vectors(lib.catalog, lib.vectors, lib.embeddings, key_of_video,
+    choice = rebuild_vectors(lib.catalog, lib.vectors, lib.embeddings,
                              choice=choose_index(3000, DIM, exact_max_count=2000))
     assert choice.factory.startswith("IVF") and lib.vectors.factory == choice.factory
     np.testing.assert_array_equal(lib.vectors.ids(), lib.catalog.clip_ids())
     v5 = lib.catalog.find_video(facts_for("v5.mp4").path)
     assert v5 is not None
-    _, found = lib.vectors.search(np.asarray(lib.embeddings.get("f5." + MODEL)), 1)
+    _, found = lib.vectors.search(np.asarray(lib.embeddings.get("f5")), 1)
     v5_clip_ids = [c.clip_id for c in lib.catalog.clips_of_video(v5.id)]
     np.testing.assert_array_equal(found[:, 0], v5_clip_ids)
     lib.vectors.save()

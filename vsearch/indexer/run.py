@@ -225,15 +225,11 @@ class IndexRun:
         """Switch index type (exact <-> IVF) or retrain when the library grew or shrank enough."""
         target = self._target
         if target.vectors.rebuild_due():
-            rebuild_vectors(
-                target.catalog, target.vectors, target.embeddings, lambda video: video.fingerprint
-            )
+            rebuild_vectors(target.catalog, target.vectors, target.embeddings)
 
     def _reconcile_vectors(self) -> None:
         target = self._target
-        reconcile_vectors(
-            target.catalog, target.vectors, target.embeddings, lambda video: video.fingerprint
-        )
+        reconcile_vectors(target.catalog, target.vectors, target.embeddings)
 
     def _save_vectors(self) -> None:
         self._target.vectors.save()

@@ -5,15 +5,14 @@ then FAISS in memory, with FAISS saved only now and then. SQLite is the source o
 crash can leave FAISS (a) missing vectors of committed clips, re-added here from the stored
 embeddings, or (b) holding vectors of clips since replaced or removed, deleted here.
 
-Embeddings are stored per video under a key the caller derives (``key_of_video``; vsearch
-uses the content fingerprint plus the model slug, so a moved file keeps its embeddings). Row i
-of a video's embeddings array is the vector of its clip_idx i.
+Embeddings are stored per video under its content fingerprint, in one store per CLIP model, so
+a moved file keeps its embeddings. Row i of a video's embeddings array is the vector of its
+clip_idx i.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +21,6 @@ from vsearch.errors import LibraryError
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
 from vsearch.storage.index_choice import IndexChoice
-from vsearch.storage.records import VideoRecord
 from vsearch.storage.vectors import VectorStore
 
 
@@ -44,7 +42,6 @@ def reconcile_vectors(
     catalog: Catalog,
     vectors: VectorStore,
     embeddings: ArrayStore,
-    key_of_video: Callable[[VideoRecord], str],
 ) -> ReconcileReport:
     """Make ``vectors`` hold exactly the clips of indexed videos; the caller then saves it."""
     expected = catalog.clip_ids()
@@ -64,7 +61,7 @@ def reconcile_vectors(
         if video is None or video.status != "indexed":
             continue  # changed since clip_ids() was read; the next reconcile sees it settled
         try:
-            rows = embeddings.get(key_of_video(video))
+            rows = embeddings.get(video.fingerprint)
         except LibraryError:
             unrecoverable.append(video_id)
             continue
@@ -83,7 +80,6 @@ def rebuild_vectors(
     catalog: Catalog,
     vectors: VectorStore,
     embeddings: ArrayStore,
-    key_of_video: Callable[[VideoRecord], str],
     *,
     choice: IndexChoice | None = None,
 ) -> IndexChoice:
@@ -97,7 +93,7 @@ def rebuild_vectors(
     row_parts: list[np.ndarray] = []
     for video in catalog.list_videos(status="indexed"):
         clips = catalog.clips_of_video(video.id)
-        rows = embeddings.get(key_of_video(video))
+        rows = embeddings.get(video.fingerprint)
         if rows.ndim != 2 or rows.shape != (len(clips), vectors.dim):
             raise LibraryError(
                 f"stored embeddings of {video.path} have shape {rows.shape}, expected "
