@@ -19,6 +19,7 @@ from vsearch.synth.world_clip import (
     WEIGHTS_PATH,
     RetrievalReport,
     TrainSettings,
+    _place_variants,
     build_model,
     compact_config,
     decode_world,
@@ -147,3 +148,33 @@ def test_a_short_training_run_lowers_the_loss_and_is_repeatable(tmp_path: Path):
     spec = ClipModelSpec(name="tiny", weights=tmp_path / "first.safetensors", config=CONFIG_PATH)
     encoder = ClipEncoder.load(spec)
     assert encoder.encode_frames(np.zeros((1, 3, 96, 96), np.uint8)).embeddings.shape == (1, 64)
+
+
+def test_place_negatives_pair_each_placed_caption_with_its_other_places():
+    vocabulary = [
+        "a red star",
+        "a red star at the top",
+        "a red star on the left",
+        "a red star on the right",
+        "the digit 3 in red in the centre",
+        "the digit 3 in red on the left",
+        "a blue circle on the left",
+    ]
+    variants = _place_variants(vocabulary)
+    assert variants == {
+        1: (2, 3),
+        2: (3, 1),
+        3: (2, 1),
+        4: (5,),
+        5: (4,),
+        6: (),
+    }
+
+
+def test_a_short_training_run_with_place_negatives_lowers_the_loss(tmp_path: Path):
+    settings = TrainSettings(
+        videos=2, seed=1, steps=6, batch_size=12, min_duration_s=16, max_duration_s=16,
+        place_negatives=True,
+    )  # fmt: skip
+    report = train_world_clip(tmp_path / "placed.safetensors", settings)
+    assert report.final_loss < report.initial_loss - 0.1

@@ -63,7 +63,13 @@ from vsearch.errors import InputError, ModelError
 from vsearch.synth.describe import segment_frame_captions
 from vsearch.synth.palette import OBJECT_COLOURS
 from vsearch.synth.parallel import map_in_order
-from vsearch.synth.phrases import background_key, background_phrase, digit_phrase, object_phrase
+from vsearch.synth.phrases import (
+    REGION_PHRASES,
+    background_key,
+    background_phrase,
+    digit_phrase,
+    object_phrase,
+)
 from vsearch.synth.scene import Segment, VideoPlan
 from vsearch.synth.shapes import SHAPES
 from vsearch.synth.worldfile import QUERIES_FILE, VIDEOS_DIR, World, read_world
@@ -312,6 +318,9 @@ class TrainSettings:
     group_size: int = 4
     focused_frac: float = 0.5  # share of one-colour batches
     caption_weight: float = 0.1  # caption head loss (summed over the vocabulary) weight
+    # add, for every drawn caption that places a thing ("a red star on the left"), the same
+    # caption with each other place as a text of the batch (a negative unless a frame shows it)
+    place_negatives: bool = False
     min_duration_s: int = 30
     max_duration_s: int = 180
     threads: int = 1
@@ -460,6 +469,7 @@ class _Trainer:
             self.by_colour.setdefault(colour, []).append(g)
             self.by_shape.setdefault(shape, []).append(g)
         self.parts = parts
+        self.place_variants = _place_variants(self.vocabulary) if settings.place_negatives else {}
         embed_dim = int(model.text_projection.shape[1])
         self.caption_head = torch.nn.Linear(embed_dim, len(self.vocabulary)).to(self.device)
         self.token_ids = self.token_ids.to(self.device)
@@ -546,7 +556,10 @@ class _Trainer:
                 naming = [t for t in options if about[i] in self.vocabulary[t]]
                 options = np.array(naming) if naming else options
             drawn.append(int(self.rng.choice(options)))
-        unique = sorted(set(drawn))
+        texts = set(drawn)
+        for text in drawn:
+            texts.update(self.place_variants.get(text, ()))
+        unique = sorted(texts)
         truth = np.zeros((len(rows), len(unique)), dtype=np.float32)
         captions = np.zeros((len(rows), len(self.vocabulary)), dtype=np.float32)
         for i, row in enumerate(rows):
@@ -567,7 +580,10 @@ class _Trainer:
         logits = self.model.logit_scale.exp() * F.normalize(images, dim=-1) @ texts.T
         truth = batch.truth
         image_to_text = -(F.log_softmax(logits, dim=1) * _rows_normalised(truth)).sum(1).mean()
-        text_to_image = -(F.log_softmax(logits.T, dim=1) * _rows_normalised(truth.T)).sum(1).mean()
+        # texts added only as negatives may hold for no frame: they have no image to pick
+        shown = truth.T.sum(1) > 0
+        text_to_image = -(F.log_softmax(logits.T[shown], dim=1) * _rows_normalised(truth.T[shown]))
+        text_to_image = text_to_image.sum(1).mean()
         contrastive = (image_to_text + text_to_image) / 2
         caption_logits = self.caption_head(images)
         caption_loss = F.binary_cross_entropy_with_logits(
@@ -578,6 +594,28 @@ class _Trainer:
     def _probe_loss(self, batch: _Batch) -> float:
         with torch.no_grad():
             return float(self._loss(batch))
+
+
+def _place_variants(vocabulary: Sequence[str]) -> dict[int, tuple[int, ...]]:
+    """For each caption ending in a place ("... on the left"), the vocabulary's captions that
+    differ only in that place.
+
+    Trained without them, both towers learn what a frame shows and not where: the captions of one
+    object in five places embed within cosine 0.01 of each other, because a random batch rarely
+    holds the same object in two places, so where it is almost never decides a pair. Putting the
+    other places in every batch as texts makes it decide (hard negative captions, as in NegCLIP).
+    """
+    index = {text: i for i, text in enumerate(vocabulary)}
+    places = [f" {phrase}" for phrase in REGION_PHRASES.values()]
+    variants: dict[int, tuple[int, ...]] = {}
+    for i, text in enumerate(vocabulary):
+        for place in places:
+            if text.endswith(place):
+                stem = text[: -len(place)]
+                others = (index.get(stem + other) for other in places if other != place)
+                variants[i] = tuple(j for j in others if j is not None)
+                break
+    return variants
 
 
 def _rows_normalised(truth: torch.Tensor) -> torch.Tensor:
@@ -737,6 +775,10 @@ def _cli_group() -> click.Group:
     )  # fmt: skip
     @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
     @click.option(
+        "--place-negatives/--no-place-negatives", default=TrainSettings.place_negatives,
+        show_default=True, help="Each placed caption's other places as negative texts.",
+    )  # fmt: skip
+    @click.option(
         "--live-blocks", default=4, show_default=True,
         help="Visual blocks trained; the ones before them are identities.",
     )  # fmt: skip
@@ -751,6 +793,7 @@ def _cli_group() -> click.Group:
         threads: int,
         workers: int,
         device: str,
+        place_negatives: bool,
         live_blocks: int,
     ) -> None:
         """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
@@ -767,6 +810,7 @@ def _cli_group() -> click.Group:
             threads=threads,
             workers=workers,
             device=device,
+            place_negatives=place_negatives,
             live_blocks=live_blocks,
         )
         report = train_world_clip(out_weights, settings, on_progress=_log_step)
