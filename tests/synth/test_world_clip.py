@@ -19,6 +19,8 @@ from vsearch.synth.world_clip import (
     WEIGHTS_PATH,
     RetrievalReport,
     TrainSettings,
+    _Batch,
+    _place_loss,
     _place_variants,
     build_model,
     compact_config,
@@ -171,10 +173,32 @@ def test_place_negatives_pair_each_placed_caption_with_its_other_places():
     }
 
 
-def test_a_short_training_run_with_place_negatives_lowers_the_loss(tmp_path: Path):
+@pytest.mark.parametrize(
+    "placing", [{"place_negatives": True}, {"place_weight": 1.0}], ids=["negatives", "loss"]
+)
+def test_a_short_training_run_with_place_captions_lowers_the_loss(tmp_path: Path, placing):
     settings = TrainSettings(
         videos=2, seed=1, steps=6, batch_size=12, min_duration_s=16, max_duration_s=16,
-        place_negatives=True,
+        **placing,
     )  # fmt: skip
     report = train_world_clip(tmp_path / "placed.safetensors", settings)
     assert report.final_loss < report.initial_loss - 0.1
+
+
+def test_the_place_loss_is_the_cross_entropy_over_a_captions_places():
+    logits = torch.tensor([[2.0, 0.0, 1.0, 5.0], [0.0, 3.0, 3.0, 0.0]])
+    truth = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
+    batch = _Batch(
+        pixels=torch.zeros(0),
+        token_ids=torch.zeros(0),
+        truth=truth,
+        captions=torch.zeros(0),
+        place_frames=torch.tensor([0, 1]),
+        place_columns=torch.tensor([[0, 2, -1], [1, 2, 0]]),
+    )
+    # frame 0: caption 0 against its other place 2 (column 3 is not one of its places)
+    first = -torch.log_softmax(torch.tensor([2.0, 1.0]), 0)[0]
+    # frame 1 shows both places 1 and 2: each counts half
+    second = -torch.log_softmax(torch.tensor([3.0, 3.0, 0.0]), 0)[:2].mean()
+    expected = (first + second) / 2
+    torch.testing.assert_close(_place_loss(logits, truth, batch), expected)

@@ -321,6 +321,9 @@ class TrainSettings:
     # add, for every drawn caption that places a thing ("a red star on the left"), the same
     # caption with each other place as a text of the batch (a negative unless a frame shows it)
     place_negatives: bool = False
+    # weight of the place loss: for a frame and one caption placing a thing it shows, pick that
+    # caption among the same caption in every other place (image against text, both towers)
+    place_weight: float = 0.0
     min_duration_s: int = 30
     max_duration_s: int = 180
     threads: int = 1
@@ -434,6 +437,8 @@ class _Batch(NamedTuple):
     token_ids: torch.Tensor  # (U, context) the unique texts drawn for the batch
     truth: torch.Tensor  # (B, U) 1 where text u is true of frame b
     captions: torch.Tensor  # (B, V) 1 where vocabulary caption v is true of frame b
+    place_frames: torch.Tensor  # (K,) frames given a place choice (TrainSettings.place_weight)
+    place_columns: torch.Tensor  # (K, P) columns of their caption and its other places; -1 pads
 
 
 class _Trainer:
@@ -469,7 +474,8 @@ class _Trainer:
             self.by_colour.setdefault(colour, []).append(g)
             self.by_shape.setdefault(shape, []).append(g)
         self.parts = parts
-        self.place_variants = _place_variants(self.vocabulary) if settings.place_negatives else {}
+        placing = settings.place_negatives or settings.place_weight > 0
+        self.place_variants = _place_variants(self.vocabulary) if placing else {}
         embed_dim = int(model.text_projection.shape[1])
         self.caption_head = torch.nn.Linear(embed_dim, len(self.vocabulary)).to(self.device)
         self.token_ids = self.token_ids.to(self.device)
@@ -557,8 +563,12 @@ class _Trainer:
                 options = np.array(naming) if naming else options
             drawn.append(int(self.rng.choice(options)))
         texts = set(drawn)
-        for text in drawn:
-            texts.update(self.place_variants.get(text, ()))
+        if self.settings.place_negatives:
+            for text in drawn:
+                texts.update(self.place_variants.get(text, ()))
+        placed = self._place_choices(rows) if self.settings.place_weight > 0 else {}
+        for caption in placed.values():
+            texts.update((caption, *self.place_variants[caption]))
         unique = sorted(texts)
         truth = np.zeros((len(rows), len(unique)), dtype=np.float32)
         captions = np.zeros((len(rows), len(self.vocabulary)), dtype=np.float32)
@@ -567,12 +577,29 @@ class _Trainer:
             captions[i, self.frame_texts[row]] = 1.0
         pixels = torch.from_numpy(self.pairs.frames[rows]).to(self.device).float() / 255.0
         pixels = (pixels - self.mean) / self.std
+        column = {text: j for j, text in enumerate(unique)}
+        width = 1 + max((len(self.place_variants[c]) for c in placed.values()), default=0)
+        place_columns = np.full((len(placed), width), -1, dtype=np.int64)
+        for k, caption in enumerate(placed.values()):
+            group = [column[t] for t in (caption, *self.place_variants[caption])]
+            place_columns[k, : len(group)] = group
         return _Batch(
             pixels,
             self.token_ids[torch.as_tensor(unique, device=self.device)],
             torch.from_numpy(truth).to(self.device),
             torch.from_numpy(captions).to(self.device),
+            torch.as_tensor(list(placed), dtype=torch.long, device=self.device),
+            torch.from_numpy(place_columns).to(self.device),
         )
+
+    def _place_choices(self, rows: np.ndarray) -> dict[int, int]:
+        """Per frame of the batch that has one, a random caption placing something it shows."""
+        chosen: dict[int, int] = {}
+        for i, row in enumerate(rows):
+            placing = [t for t in self.frame_texts[row] if self.place_variants.get(int(t))]
+            if placing:
+                chosen[i] = int(self.rng.choice(placing))
+        return chosen
 
     def _loss(self, batch: _Batch) -> torch.Tensor:
         images = self.model.encode_image(batch.pixels)
@@ -589,7 +616,10 @@ class _Trainer:
         caption_loss = F.binary_cross_entropy_with_logits(
             caption_logits, batch.captions, reduction="sum"
         ) / len(batch.pixels)
-        return contrastive + self.settings.caption_weight * caption_loss
+        loss = contrastive + self.settings.caption_weight * caption_loss
+        if len(batch.place_frames):
+            loss = loss + self.settings.place_weight * _place_loss(logits, truth, batch)
+        return loss
 
     def _probe_loss(self, batch: _Batch) -> float:
         with torch.no_grad():
@@ -616,6 +646,18 @@ def _place_variants(vocabulary: Sequence[str]) -> dict[int, tuple[int, ...]]:
                 variants[i] = tuple(j for j in others if j is not None)
                 break
     return variants
+
+
+def _place_loss(logits: torch.Tensor, truth: torch.Tensor, batch: _Batch) -> torch.Tensor:
+    """Cross-entropy of each chosen frame over its caption's places (every place the frame
+    shows counts as right)."""
+    columns = batch.place_columns.clamp_min(0)
+    frames = batch.place_frames.unsqueeze(1)
+    padded = batch.place_columns < 0
+    scores = logits[frames, columns].masked_fill(padded, float("-inf"))
+    right = truth[frames, columns].masked_fill(padded, 0.0)
+    log_p = F.log_softmax(scores, dim=1).masked_fill(padded, 0.0)
+    return -(log_p * _rows_normalised(right)).sum(1).mean()
 
 
 def _rows_normalised(truth: torch.Tensor) -> torch.Tensor:
@@ -779,6 +821,10 @@ def _cli_group() -> click.Group:
         show_default=True, help="Each placed caption's other places as negative texts.",
     )  # fmt: skip
     @click.option(
+        "--place-weight", default=TrainSettings.place_weight, show_default=True,
+        help="Weight of the loss that picks a frame's placed caption among its other places.",
+    )  # fmt: skip
+    @click.option(
         "--live-blocks", default=4, show_default=True,
         help="Visual blocks trained; the ones before them are identities.",
     )  # fmt: skip
@@ -794,6 +840,7 @@ def _cli_group() -> click.Group:
         workers: int,
         device: str,
         place_negatives: bool,
+        place_weight: float,
         live_blocks: int,
     ) -> None:
         """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
@@ -811,6 +858,7 @@ def _cli_group() -> click.Group:
             workers=workers,
             device=device,
             place_negatives=place_negatives,
+            place_weight=place_weight,
             live_blocks=live_blocks,
         )
         report = train_world_clip(out_weights, settings, on_progress=_log_step)
