@@ -168,8 +168,8 @@ class QuerySelector:
         self._plans = plans
         self._seen: set[tuple[str, str]] = set()
         # a video lacking any object a chain names cannot match it: an index from each object to
-        # the videos showing it keeps the check of a chain to the videos that could match, which
-        # keeps large worlds fast (every video against every other would grow with the square)
+        # the videos showing it limits the check of a chain to the videos that could match (the
+        # whole selection still grows with the square of the world's size)
         self._showing: dict[tuple[str, str], set[int]] = {}
         for position, plan in enumerate(plans):
             for segment in plan.segments:

@@ -476,6 +476,11 @@ class _Trainer:
         self.parts = parts
         placing = settings.place_negatives or settings.place_weight > 0
         self.place_variants = _place_variants(self.vocabulary) if placing else {}
+        # per frame, its captions that place something: fixed, so found once, not every step
+        self.frame_places = [
+            [int(t) for t in texts if self.place_variants.get(int(t))]
+            for texts in (self.frame_texts if settings.place_weight > 0 else ())
+        ]
         embed_dim = int(model.text_projection.shape[1])
         self.caption_head = torch.nn.Linear(embed_dim, len(self.vocabulary)).to(self.device)
         self.token_ids = self.token_ids.to(self.device)
@@ -596,7 +601,7 @@ class _Trainer:
         """Per frame of the batch that has one, a random caption placing something it shows."""
         chosen: dict[int, int] = {}
         for i, row in enumerate(rows):
-            placing = [t for t in self.frame_texts[row] if self.place_variants.get(int(t))]
+            placing = self.frame_places[row]
             if placing:
                 chosen[i] = int(self.rng.choice(placing))
         return chosen
@@ -633,7 +638,9 @@ def _place_variants(vocabulary: Sequence[str]) -> dict[int, tuple[int, ...]]:
     Trained without them, both towers learn what a frame shows and not where: the captions of one
     object in five places embed within cosine 0.01 of each other, because a random batch rarely
     holds the same object in two places, so where it is almost never decides a pair. Putting the
-    other places in every batch as texts makes it decide (hard negative captions, as in NegCLIP).
+    other places in the batch as texts (hard negative captions, as in NegCLIP) makes it decide
+    more often; the place loss (`TrainSettings.place_weight`) makes it decide for every placed
+    frame (measurements: docs/synthetic-world.md).
     """
     index = {text: i for i, text in enumerate(vocabulary)}
     places = [f" {phrase}" for phrase in REGION_PHRASES.values()]
