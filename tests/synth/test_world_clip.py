@@ -12,9 +12,11 @@ import torch
 
 from vsearch.encoder import ClipEncoder, ClipModelSpec
 from vsearch.encoder.tokens import ClipTokenizer
+from vsearch.errors import InputError
 from vsearch.synth import generate_world, read_world
 from vsearch.synth.world_clip import (
     CONFIG_PATH,
+    TRAIN_CONTEXT,
     TRAIN_SEED_BASE,
     WEIGHTS_PATH,
     RetrievalReport,
@@ -24,6 +26,7 @@ from vsearch.synth.world_clip import (
     _place_variants,
     build_model,
     compact_config,
+    compact_from_full,
     decode_world,
     evaluate_retrieval,
     expand_compact,
@@ -126,6 +129,56 @@ def test_decoding_a_world_on_several_processes_gives_the_same_frames_and_texts(
         alone.clip_ids,
     )
     assert len({video for video, _ in alone.clip_ids}) == 8
+
+
+def test_the_shipped_weights_come_back_as_the_compact_twin_they_were_expanded_from():
+    from safetensors.torch import load_file
+
+    model_cfg = read_architecture()
+    compact = compact_from_full(WEIGHTS_PATH, model_cfg, live_blocks=4)
+    full = build_model(model_cfg)
+    full.load_state_dict({k: v.float() for k, v in load_file(str(WEIGHTS_PATH)).items()})
+    pixels = torch.randn(3, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    tokenizer = ClipTokenizer(context_length=77)
+    ids = torch.from_numpy(np.stack([tokenizer.tokenize("a red star on the left").ids]))
+    with torch.no_grad():
+        torch.testing.assert_close(compact.encode_image(pixels), full.encode_image(pixels))
+        torch.testing.assert_close(
+            compact.encode_text(ids[:, : compact.context_length]), full.encode_text(ids)
+        )
+
+
+def test_weights_that_are_not_a_world_clip_are_refused(tmp_path: Path):
+    from safetensors.torch import save_file
+
+    save_file({"fc.weight": torch.zeros(2, 2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(InputError, match="does not hold a world CLIP"):
+        compact_from_full(tmp_path / "other.safetensors", read_architecture(), live_blocks=4)
+    with pytest.raises(InputError, match="no world CLIP weights"):
+        compact_from_full(tmp_path / "missing.safetensors", read_architecture(), live_blocks=4)
+
+
+def test_a_fine_tuning_run_starts_from_the_given_weights(tmp_path: Path):
+    from safetensors.torch import load_file
+
+    # a learning rate of zero leaves the weights where they started, so what comes out is
+    # what went in: the shipped model's trained weights, exactly
+    settings = TrainSettings(
+        videos=2, seed=1, steps=1, batch_size=12, min_duration_s=16, max_duration_s=16,
+        learning_rate=0.0, init_weights=str(WEIGHTS_PATH),
+    )  # fmt: skip
+    train_world_clip(tmp_path / "tuned.safetensors", settings)
+    tuned = load_file(str(tmp_path / "tuned.safetensors"))
+    shipped = load_file(str(WEIGHTS_PATH))
+    skipped = read_architecture()["vision_cfg"]["layers"] - settings.live_blocks
+    untrained = tuple(f"visual.transformer.resblocks.{i}." for i in range(skipped))
+    compared = [key for key in shipped if not key.startswith(untrained)]
+    assert len(compared) > 50
+    for key in compared:
+        if key == "positional_embedding":  # only the compact context is trained
+            assert torch.equal(tuned[key][:TRAIN_CONTEXT], shipped[key][:TRAIN_CONTEXT])
+        else:
+            assert torch.equal(tuned[key], shipped[key]), key
 
 
 def test_a_short_training_run_lowers_the_loss_and_is_repeatable(tmp_path: Path):

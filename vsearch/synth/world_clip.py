@@ -158,6 +158,34 @@ def _compact_key(key: str, skipped: int) -> str | None:
     return None if index < skipped else f"{prefix}{index - skipped}.{rest}"
 
 
+def compact_from_full(path: Path, model_cfg: dict[str, Any], *, live_blocks: int) -> CLIP:
+    """The compact twin holding the trained part of full-architecture weights at `path`.
+
+    The inverse of `expand_compact` for a model it produced: the last `live_blocks` visual
+    blocks, every other weight, and the first positions of the text context. Starting a run
+    from a shipped model this way fine-tunes it instead of training afresh.
+    """
+    from safetensors.torch import load_file
+
+    if not Path(path).is_file():
+        raise InputError(f"no world CLIP weights at {path}")
+    full_state = load_file(str(path))
+    compact = build_model(compact_config(model_cfg, live_blocks=live_blocks))
+    compact_state = compact.state_dict()
+    skipped = int(model_cfg["vision_cfg"]["layers"]) - live_blocks
+    for key, value in full_state.items():
+        target = _compact_key(key, skipped)
+        if target is None:
+            continue
+        if target not in compact_state:
+            raise InputError(f"{path} does not hold a world CLIP ({key} is not one of its weights)")
+        if key == "positional_embedding":
+            value = value[: compact_state[target].shape[0]]
+        compact_state[target].copy_(value)
+    compact.load_state_dict(compact_state, strict=True)
+    return compact
+
+
 def _zero_block_output(key: str, value: torch.Tensor) -> None:
     # a pre-norm block adds attn(...) and mlp(...) to its input; zero output layers make it x -> x
     if key.endswith(_BLOCK_OUTPUTS):
@@ -329,6 +357,7 @@ class TrainSettings:
     threads: int = 1
     workers: int = 1  # processes that render and decode the training world
     device: str = "cpu"  # "cuda" trains on a GPU; batches are still drawn on the CPU
+    init_weights: str | None = None  # full-model weights to fine-tune instead of random ones
 
 
 @dataclass(frozen=True)
@@ -408,7 +437,12 @@ def train_on_pairs(
     model_cfg = read_architecture(config_path)
     torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
-    model = build_model(compact_config(model_cfg, live_blocks=settings.live_blocks))
+    if settings.init_weights is None:
+        model = build_model(compact_config(model_cfg, live_blocks=settings.live_blocks))
+    else:
+        model = compact_from_full(
+            Path(settings.init_weights), model_cfg, live_blocks=settings.live_blocks
+        )
     trainer = _Trainer(model, pairs, settings)
     run = trainer.run(on_progress)
     save_weights(expand_compact(model.cpu(), model_cfg), Path(out_weights))
@@ -835,6 +869,14 @@ def _cli_group() -> click.Group:
         "--live-blocks", default=4, show_default=True,
         help="Visual blocks trained; the ones before them are identities.",
     )  # fmt: skip
+    @click.option(
+        "--init", "init_weights", type=click.Path(dir_okay=False, exists=True), default=None,
+        help="Fine-tune these world CLIP weights (e.g. the shipped ones) instead of random ones.",
+    )  # fmt: skip
+    @click.option(
+        "--learning-rate", default=TrainSettings.learning_rate, show_default=True,
+        help="Peak of the cosine schedule (lower it when fine-tuning).",
+    )  # fmt: skip
     def train(
         out_weights: Path,
         videos: int,
@@ -849,6 +891,8 @@ def _cli_group() -> click.Group:
         place_negatives: bool,
         place_weight: float,
         live_blocks: int,
+        init_weights: str | None,
+        learning_rate: float,
     ) -> None:
         """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
         from vsearch.cli.app import echo_json
@@ -867,6 +911,8 @@ def _cli_group() -> click.Group:
             place_negatives=place_negatives,
             place_weight=place_weight,
             live_blocks=live_blocks,
+            init_weights=init_weights,
+            learning_rate=learning_rate,
         )
         report = train_world_clip(out_weights, settings, on_progress=_log_step)
         echo_json(report.to_dict())
