@@ -10,7 +10,7 @@ from vsearch.synth.planner import plan_video
 from vsearch.synth.scene import MOVING_MOTIONS
 
 
-def _world(seed: int, videos: int = 30, **bounds: int):
+def _world(seed: int, videos: int = 30, **bounds: float):
     return plan_world(
         videos=videos, seed=seed, settings=PlanSettings(**bounds), fps=10, width=160, height=120
     )
@@ -92,6 +92,49 @@ def test_round_trip_through_dicts() -> None:
 
     plan = plan_video(11, 0, PlanSettings())
     assert VideoPlan.from_dict(plan.to_dict()) == plan
+
+
+def test_repeats_show_an_earlier_object_again_in_a_motion_it_has_not_had() -> None:
+    plain = _world(seed=5)
+    repeated = _world(seed=5, repeat_rate=1.0)
+    checked = 0
+    for plan in repeated.plans:
+        motions: dict[tuple[str, str], set[str]] = {}
+        for segment in plan.segments:
+            if segment.objects and motions:
+                first = segment.objects[0]
+                key = (first.shape, first.colour)
+                assert key in motions, "the first object must be one the video showed before"
+                if len(motions[key]) < 9:  # some motion is left to show
+                    assert first.motion not in motions[key]
+                    checked += 1
+                assert sum((t.shape, t.colour) == key for t in segment.objects) == 1
+            for track in segment.objects:
+                motions.setdefault((track.shape, track.colour), set()).add(track.motion)
+    assert checked > 50
+
+    def repeats(world) -> int:
+        count = 0
+        for plan in world.plans:
+            seen: set[tuple[str, str]] = set()
+            for segment in plan.segments:
+                keys = {(t.shape, t.colour) for t in segment.objects}
+                count += bool(keys & seen)
+                seen |= keys
+        return count
+
+    assert repeats(repeated) > 2 * repeats(plain)
+    # durations and segment boundaries are drawn before any repeat: the same in both worlds
+    for a, b in zip(plain.plans, repeated.plans, strict=True):
+        assert [(s.start_s, s.end_s) for s in a.segments] == [
+            (s.start_s, s.end_s) for s in b.segments
+        ]
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.5])
+def test_a_repeat_rate_outside_0_1_is_an_input_error(rate: float) -> None:
+    with pytest.raises(InputError, match="repeat rate"):
+        _world(seed=1, videos=1, repeat_rate=rate)
 
 
 @pytest.mark.parametrize(

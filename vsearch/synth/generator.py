@@ -98,6 +98,7 @@ def generate_world(
     write_videos: bool = True,
     write_queries: bool = True,
     workers: int = 1,
+    repeat_rate: float = 0.0,
     on_progress: ProgressCallback | None = None,
 ) -> WorldSummary:
     """Generate a synthetic world with known answers into `out_dir`.
@@ -107,7 +108,7 @@ def generate_world(
     annotations). `write_queries=False` skips choosing queries, which grows with the square
     of the world's size, for training worlds that need only frames and captions (world.json).
     `workers` > 1 renders and encodes the videos on that many processes; the
-    files are the same.
+    files are the same. `repeat_rate` is `PlanSettings.repeat_rate` (0 for evaluation worlds).
     """
     started = time.perf_counter()
     settings = PlanSettings(
@@ -115,6 +116,7 @@ def generate_world(
         max_duration_s=max_duration_s,
         min_segment_s=min_segment_s,
         max_segment_s=max_segment_s,
+        repeat_rate=repeat_rate,
     )
     world = plan_world(
         videos=videos, seed=seed, settings=settings, fps=fps, width=width, height=height

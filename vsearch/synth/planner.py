@@ -16,6 +16,7 @@ from vsearch.synth.scene import (
     GRID_CELLS,
     IN_PLACE_MOTIONS,
     LARGE_RADIUS,
+    MOTIONS,
     MOVING_MOTIONS,
     SMALL_RADIUS,
     Background,
@@ -39,6 +40,11 @@ class PlanSettings:
     max_segment_s: int = 30
     distractor_rate: float = 0.15
     digit_rate: float = 0.25
+    # share of segments whose first object is one the video showed before, in another motion;
+    # 0 for evaluation worlds. Training worlds use it so that telling "a red star moves left"
+    # from the same star standing still or moving right is decided inside one video, where the
+    # grounding model's published losses already supervise it
+    repeat_rate: float = 0.0
 
     def validate(self) -> None:
         """Reject bounds the segment tiling cannot satisfy."""
@@ -47,6 +53,8 @@ class PlanSettings:
             raise InputError(f"durations must be multiples of {CLIP_S} s, got {values}")
         if self.min_segment_s < 2 * CLIP_S or self.max_segment_s < self.min_segment_s:
             raise InputError("segment bounds must satisfy 4 <= min_segment_s <= max_segment_s")
+        if not 0.0 <= self.repeat_rate <= 1.0:
+            raise InputError(f"the repeat rate must lie in [0, 1], got {self.repeat_rate}")
         if self.min_duration_s < self.min_segment_s or self.max_duration_s < self.min_duration_s:
             raise InputError(
                 f"video durations must satisfy {self.min_segment_s} <= min <= max, "
@@ -67,7 +75,9 @@ def plan_video(seed: int, video_idx: int, settings: PlanSettings) -> VideoPlan:
     segments: list[Segment] = []
     start_s = 0
     for index, length_s in enumerate(lengths_s):
-        segments.append(_plan_segment(rng, index, start_s, start_s + length_s, settings))
+        segments.append(
+            _plan_segment(rng, index, start_s, start_s + length_s, settings, earlier=segments)
+        )
         start_s += length_s
     return VideoPlan(
         video_id=video_id_for(seed, video_idx),
@@ -105,7 +115,13 @@ def _tile_lengths(rng: np.random.Generator, total_s: int, low_s: int, high_s: in
 
 
 def _plan_segment(
-    rng: np.random.Generator, index: int, start_s: int, end_s: int, settings: PlanSettings
+    rng: np.random.Generator,
+    index: int,
+    start_s: int,
+    end_s: int,
+    settings: PlanSettings,
+    *,
+    earlier: list[Segment],
 ) -> Segment:
     background = _plan_background(rng)
     if rng.random() < settings.distractor_rate:
@@ -115,12 +131,19 @@ def _plan_segment(
     free_cells = [(column, row) for row in range(GRID_CELLS) for column in range(GRID_CELLS)]
     object_count = int(rng.choice([1, 2, 3], p=[0.45, 0.35, 0.2]))
     combos = [(shape, colour) for shape in SHAPES for colour in OBJECT_COLOURS]
-    picked = rng.choice(len(combos), size=object_count, replace=False)
+    picked = [int(i) for i in rng.choice(len(combos), size=object_count, replace=False)]
+    repeat = _draw_repeat(rng, earlier, settings.repeat_rate)
+    if repeat is not None:
+        first = combos.index((repeat[0], repeat[1]))
+        picked = [first, *(i for i in picked if i != first)][:object_count]
     objects: list[ObjectTrack] = []
     for slot, combo_idx in enumerate(picked):
-        shape, colour = combos[int(combo_idx)]
+        shape, colour = combos[combo_idx]
         # at most one mover per segment, always the first object, so paths never cross
         motion = _draw_motion(rng, allow_moving=slot == 0)
+        if slot == 0 and repeat is not None:
+            unused = [m for m in MOTIONS if m not in repeat[2]]
+            motion = str(rng.choice(unused)) if unused else motion
         if motion in MOVING_MOTIONS:
             column, row = free_cells[int(rng.integers(len(free_cells)))]
             if motion in ("left", "right"):
@@ -152,6 +175,26 @@ def _plan_segment(
         objects=tuple(objects),
         digit=digit,
     )
+
+
+def _draw_repeat(
+    rng: np.random.Generator, earlier: list[Segment], rate: float
+) -> tuple[str, str, set[str]] | None:
+    """(shape, colour, its motions so far) of an earlier object to show again, or None.
+
+    Draws nothing from `rng` when `rate` is 0, so worlds without repeats stay as they were.
+    """
+    if rate <= 0.0 or not earlier or rng.random() >= rate:
+        return None
+    motions: dict[tuple[str, str], set[str]] = {}
+    for segment in earlier:
+        for track in segment.objects:
+            motions.setdefault((track.shape, track.colour), set()).add(track.motion)
+    if not motions:
+        return None
+    shown = sorted(motions)
+    shape, colour = shown[int(rng.integers(len(shown)))]
+    return shape, colour, motions[(shape, colour)]
 
 
 def _draw_motion(rng: np.random.Generator, *, allow_moving: bool) -> str:

@@ -517,6 +517,12 @@ class _Trainer:
         ]
         embed_dim = int(model.text_projection.shape[1])
         self.caption_head = torch.nn.Linear(embed_dim, len(self.vocabulary)).to(self.device)
+        if settings.init_weights is not None:
+            # a trained tower's embeddings are long: a random head on them makes a huge loss
+            # whose gradient would wreck the tower before the head has learnt anything; a zero
+            # head passes no gradient back until it has
+            torch.nn.init.zeros_(self.caption_head.weight)
+            torch.nn.init.zeros_(self.caption_head.bias)
         self.token_ids = self.token_ids.to(self.device)
         self.mean = torch.tensor(OPENAI_DATASET_MEAN, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(OPENAI_DATASET_STD, device=self.device).view(1, 3, 1, 1)

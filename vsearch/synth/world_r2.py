@@ -118,6 +118,9 @@ class WorldR2Settings:
     video_contrast: float = 0.0
     contrast_others: int = 4
     init: Path | None = None  # fine-tune this checkpoint instead of starting from scratch
+    # share of training-world segments that show an earlier object of their video again in
+    # another motion (`PlanSettings.repeat_rate`); the validation world keeps the plain mix
+    repeat_rate: float = 0.0
     threads: int = 1  # measured: 2 threads on 2 shared cores is slower than 1
     device: str = "cpu"  # feature extraction and training; "cuda" where a GPU is present
 
@@ -160,6 +163,7 @@ def prepare_world(
     qid_offset: int = 0,
     features_dir: Path | None = None,
     device: str = "cpu",
+    repeat_rate: float = 0.0,
 ) -> list[GroundingSample]:
     """Generate a world and extract its world-CLIP features; returns its annotated samples.
 
@@ -177,6 +181,7 @@ def prepare_world(
         min_duration_s=min_duration_s,
         max_duration_s=max_duration_s,
         fps=fps,
+        repeat_rate=repeat_rate,
     )
     annotations = world_dir / QUERIES_FILE
     if qid_offset:
@@ -241,7 +246,7 @@ def train_world_r2(
         }
         train_samples = prepare_world(
             scratch / "train", videos=settings.videos, seed=train_seed,
-            features_dir=features, **world_options,
+            features_dir=features, repeat_rate=settings.repeat_rate, **world_options,
         )  # fmt: skip
         val_samples = prepare_world(
             scratch / "val", videos=settings.val_videos, seed=val_seed,
@@ -370,6 +375,8 @@ def _cli_group() -> click.Group:
                   help="Other videos per query in the video contrast loss.")
     @click.option("--init", type=click.Path(dir_okay=False, exists=True, path_type=Path),
                   default=None, help="Fine-tune this checkpoint instead of starting afresh.")
+    @click.option("--repeat-rate", default=0.0, show_default=True,
+                  help="Share of training segments showing an earlier object in another motion.")
     @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
     @click.option("--batch-size", default=16, show_default=True)
     @click.option("--lr", default=1e-3, show_default=True, help="Peak learning rate.")
@@ -386,6 +393,7 @@ def _cli_group() -> click.Group:
         video_contrast: float,
         contrast_others: int,
         init: Path | None,
+        repeat_rate: float,
         device: str,
         batch_size: int,
         lr: float,
@@ -406,6 +414,7 @@ def _cli_group() -> click.Group:
             video_contrast=video_contrast,
             contrast_others=contrast_others,
             init=init,
+            repeat_rate=repeat_rate,
             device=device,
             batch_size=batch_size,
             lr=lr,
