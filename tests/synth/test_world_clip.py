@@ -14,6 +14,7 @@ from vsearch.encoder import ClipEncoder, ClipModelSpec
 from vsearch.encoder.tokens import ClipTokenizer
 from vsearch.errors import InputError
 from vsearch.synth import generate_world, read_world
+from vsearch.synth.phrases import object_phrase
 from vsearch.synth.world_clip import (
     CONFIG_PATH,
     TRAIN_CONTEXT,
@@ -24,6 +25,7 @@ from vsearch.synth.world_clip import (
     _Batch,
     _place_loss,
     _place_variants,
+    _plan_texts,
     build_model,
     compact_config,
     compact_from_full,
@@ -99,6 +101,31 @@ def test_every_static_query_is_among_the_training_texts_of_its_moment(tmp_path: 
     for query in static:
         start_s, end_s = query["relevant_windows"][0]
         assert query["query"] in training_texts(world, query["vid"], (start_s + end_s) / 2)
+
+
+def test_motion_captions_name_what_moves_only_while_it_is_visible(tmp_path: Path):
+    generate_world(tmp_path, videos=6, seed=HELD_OUT_SEED, write_videos=False)
+    world = read_world(tmp_path)
+    checked = 0
+    for plan in world.plans:
+        for segment in plan.segments:
+            for track in segment.objects:
+                if track.motion == "static":
+                    continue
+                name = f"{object_phrase(track.shape, track.colour)} "
+                for t_s in np.arange(segment.start_s + 1.0, segment.end_s, 2.0):
+                    plain = _plan_texts(plan, float(t_s))
+                    moving = _plan_texts(plan, float(t_s), motion=True)
+                    added = [text for text in moving if text not in plain]
+                    assert set(plain) <= set(moving)
+                    mine = [text for text in added if text.startswith(name)]
+                    visible = track.state_at(float(t_s), segment.start_s, segment.end_s)
+                    assert bool(mine) == (visible is not None)
+                    if mine:
+                        words = {"left": "to the left", "right": "to the right"}
+                        assert words.get(track.motion, track.motion) in mine[0]
+                        checked += 1
+    assert checked > 10
 
 
 def test_shipped_weights_retrieve_a_held_out_world_far_better_than_random_weights(
@@ -227,7 +254,9 @@ def test_place_negatives_pair_each_placed_caption_with_its_other_places():
 
 
 @pytest.mark.parametrize(
-    "placing", [{"place_negatives": True}, {"place_weight": 1.0}], ids=["negatives", "loss"]
+    "placing",
+    [{"place_negatives": True}, {"place_weight": 1.0}, {"motion_captions": True}],
+    ids=["negatives", "loss", "motion"],
 )
 def test_a_short_training_run_with_place_captions_lowers_the_loss(tmp_path: Path, placing):
     settings = TrainSettings(

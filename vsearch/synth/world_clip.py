@@ -60,6 +60,7 @@ from open_clip.model import CLIP
 from vsearch.encoder import ClipEncoder, ClipModelSpec
 from vsearch.encoder.tokens import ClipTokenizer
 from vsearch.errors import InputError, ModelError
+from vsearch.synth.clauses import Clause, ObjectPattern
 from vsearch.synth.describe import segment_frame_captions
 from vsearch.synth.palette import OBJECT_COLOURS
 from vsearch.synth.parallel import map_in_order
@@ -215,11 +216,29 @@ def visible_things(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
     return _plan_things(world.plan(video_id), t_s)
 
 
-def _plan_texts(plan: VideoPlan, t_s: float) -> tuple[str, ...]:
+def _plan_texts(plan: VideoPlan, t_s: float, *, motion: bool = False) -> tuple[str, ...]:
     segment = plan.segment_at(t_s)
     texts = list(segment_frame_captions(segment, t_s))
     texts.extend(_query_forms(segment, t_s))
+    if motion:
+        texts.extend(_motion_forms(segment, t_s))
     return tuple(dict.fromkeys(texts))
+
+
+def _motion_forms(segment: Segment, t_s: float) -> list[str]:
+    """What each visible moving thing does over its segment ("a red star moves to the left"),
+    alone and on the backdrop: true of the moment the frame belongs to, as a video's caption is
+    true of its frames. A frame cannot show the direction, but training on these teaches the
+    text tower that "moves to the left" names a moving star, not one standing on the left."""
+    backdrop = background_key(segment.background)
+    forms: list[str] = []
+    for track in segment.objects:
+        if track.motion == "static" or track.state_at(t_s, segment.start_s, segment.end_s) is None:
+            continue
+        pattern = ObjectPattern(track.shape, track.colour, motion=track.motion)
+        forms.append(Clause(objects=(pattern,)).text())
+        forms.append(Clause(objects=(pattern,), background=backdrop).text())
+    return forms
 
 
 def _plan_things(plan: VideoPlan, t_s: float) -> tuple[str, ...]:
@@ -278,16 +297,25 @@ def input_size(config_path: Path = CONFIG_PATH) -> int:
 
 
 def decode_world(
-    world_dir: Path, *, with_texts: bool = True, size: int | None = None, workers: int = 1
+    world_dir: Path,
+    *,
+    with_texts: bool = True,
+    size: int | None = None,
+    workers: int = 1,
+    motion_captions: bool = False,
 ) -> FramePairs:
     """One frame per 2 s clip of every video of a world, decoded as the indexer decodes them
     (at `size`, default the shipped model's input size); `workers` > 1 decodes on that many
-    processes, with the same result."""
+    processes, with the same result. `motion_captions` adds what moving things do over their
+    segment to each frame's texts (see `_motion_forms`)."""
     size = size or input_size()
     world_dir = Path(world_dir)
     world = read_world(world_dir)
     jobs = [
-        _DecodeJob(world_dir / VIDEOS_DIR / f"{plan.video_id}.mp4", plan, size, with_texts)
+        _DecodeJob(
+            world_dir / VIDEOS_DIR / f"{plan.video_id}.mp4", plan, size, with_texts,
+            motion_captions,
+        )  # fmt: skip
         for plan in world.plans
     ]
     frames: list[np.ndarray] = []
@@ -310,6 +338,7 @@ class _DecodeJob:
     plan: VideoPlan
     size: int
     with_texts: bool
+    motion_captions: bool = False
 
 
 def _decode_video(job: _DecodeJob) -> FramePairs:
@@ -321,7 +350,7 @@ def _decode_video(job: _DecodeJob) -> FramePairs:
         frames.append(sampled.rgb)
         clip_ids.append((job.plan.video_id, sampled.clip_idx))
         if job.with_texts:
-            texts.append(_plan_texts(job.plan, sampled.pts_s))
+            texts.append(_plan_texts(job.plan, sampled.pts_s, motion=job.motion_captions))
             things.append(_plan_things(job.plan, sampled.pts_s))
     stacked = np.stack(frames) if frames else np.zeros((0, 3, job.size, job.size), np.uint8)
     return FramePairs(stacked, tuple(texts), tuple(things), tuple(clip_ids))
@@ -358,6 +387,7 @@ class TrainSettings:
     workers: int = 1  # processes that render and decode the training world
     device: str = "cpu"  # "cuda" trains on a GPU; batches are still drawn on the CPU
     init_weights: str | None = None  # full-model weights to fine-tune instead of random ones
+    motion_captions: bool = False  # frames also captioned with what moves in their segment
 
 
 @dataclass(frozen=True)
@@ -421,7 +451,9 @@ def training_pairs(settings: TrainSettings) -> FramePairs:
             write_queries=False,
             workers=settings.workers,
         )
-        return decode_world(Path(scratch), workers=settings.workers)
+        return decode_world(
+            Path(scratch), workers=settings.workers, motion_captions=settings.motion_captions
+        )
 
 
 def train_on_pairs(
@@ -880,6 +912,10 @@ def _cli_group() -> click.Group:
         help="Fine-tune these world CLIP weights (e.g. the shipped ones) instead of random ones.",
     )  # fmt: skip
     @click.option(
+        "--motion-captions/--no-motion-captions", default=TrainSettings.motion_captions,
+        show_default=True, help="Also caption frames with what moves in their segment.",
+    )  # fmt: skip
+    @click.option(
         "--learning-rate", default=TrainSettings.learning_rate, show_default=True,
         help="Peak of the cosine schedule (lower it when fine-tuning).",
     )  # fmt: skip
@@ -898,6 +934,7 @@ def _cli_group() -> click.Group:
         place_weight: float,
         live_blocks: int,
         init_weights: str | None,
+        motion_captions: bool,
         learning_rate: float,
     ) -> None:
         """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
@@ -918,6 +955,7 @@ def _cli_group() -> click.Group:
             place_weight=place_weight,
             live_blocks=live_blocks,
             init_weights=init_weights,
+            motion_captions=motion_captions,
             learning_rate=learning_rate,
         )
         report = train_world_clip(out_weights, settings, on_progress=_log_step)
