@@ -15,8 +15,8 @@ are 20-90 s, and the schedule is sized by the clock: the first epoch is timed, t
 count and the learning-rate step are fixed so the run ends within `minutes`.
 
 The shipped checkpoint came from `python -m vsearch.synth.world_r2 train OUT --videos 1200
---minutes 35` (one thread; 13 epochs of 462 batches of 16; best validation MR mAP 62.9 at epoch
-12). More training videos helped more than more epochs: on the previous world CLIP, 400
+--epochs 13` (one thread; 13 epochs of 462 batches of 16; best validation MR mAP 61.5 at epoch
+13). More training videos helped more than more epochs: on the previous world CLIP, 400
 videos reached 57.1 and 120 videos 46.8.
 """
 
