@@ -228,8 +228,9 @@ def _plan_texts(plan: VideoPlan, t_s: float, *, motion: bool = False) -> tuple[s
 def _motion_forms(segment: Segment, t_s: float) -> list[str]:
     """What each visible moving thing does over its segment ("a red star moves to the left"),
     alone and on the backdrop: true of the moment the frame belongs to, as a video's caption is
-    true of its frames. A frame cannot show the direction, but training on these teaches the
-    text tower that "moves to the left" names a moving star, not one standing on the left."""
+    true of its frames. A frame cannot show the direction; these give the text tower motion
+    phrases to learn from, so that "moves to the left" is not read as "on the left" (measured
+    in docs/synthetic-world.md)."""
     backdrop = background_key(segment.background)
     forms: list[str] = []
     for track in segment.objects:
@@ -435,8 +436,8 @@ def train_world_clip(
 def training_pairs(settings: TrainSettings) -> FramePairs:
     """The frames and texts of the training world `settings` names (generated, then deleted).
 
-    The training world depends on the seed, the video count and the durations only, so runs
-    that differ in other settings can share one call.
+    The pairs depend on the seed, the video count, the durations and `motion_captions` only, so
+    runs that differ in other settings can share one call.
     """
     from vsearch.synth.generator import generate_world
 
