@@ -42,7 +42,8 @@ from vsearch.synth.world_clip import (
 HELD_OUT_SEED = 7  # below TRAIN_SEED_BASE: never seen in training
 # Measured on this world (8 videos, 37 static queries) with the shipped weights: clip R@1 1.0,
 # clip R@5 1.0, video R@1 1.0 (the previous model: 0.97, 1.0, 1.0); random weights of the same
-# architecture (seed 0): clip R@1 0.05, clip R@5 0.05, video R@1 0.16. Bounds leave a margin of about five queries.
+# architecture (seed 0): clip R@1 0.05, clip R@5 0.05, video R@1 0.16. Bounds leave a margin
+# of about five queries.
 MIN_STATIC_CLIP_R1 = 0.84
 MIN_STATIC_CLIP_R5 = 0.86
 MIN_STATIC_VIDEO_R1 = 0.86
