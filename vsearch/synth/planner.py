@@ -133,17 +133,20 @@ def _plan_segment(
     combos = [(shape, colour) for shape in SHAPES for colour in OBJECT_COLOURS]
     picked = [int(i) for i in rng.choice(len(combos), size=object_count, replace=False)]
     repeat = _draw_repeat(rng, earlier, settings.repeat_rate)
+    unused_motions: list[str] = []
     if repeat is not None:
-        first = combos.index((repeat[0], repeat[1]))
+        (shape, colour), shown_motions = repeat
+        first = combos.index((shape, colour))
         picked = [first, *(i for i in picked if i != first)][:object_count]
+        unused_motions = [m for m in MOTIONS if m not in shown_motions]
     objects: list[ObjectTrack] = []
     for slot, combo_idx in enumerate(picked):
         shape, colour = combos[combo_idx]
-        # at most one mover per segment, always the first object, so paths never cross
-        motion = _draw_motion(rng, allow_moving=slot == 0)
-        if slot == 0 and repeat is not None:
-            unused = [m for m in MOTIONS if m not in repeat[2]]
-            motion = str(rng.choice(unused)) if unused else motion
+        if slot == 0 and unused_motions:  # a repeated object, in a motion it has not had
+            motion = str(rng.choice(unused_motions))
+        else:
+            # at most one mover per segment, always the first object, so paths never cross
+            motion = _draw_motion(rng, allow_moving=slot == 0)
         if motion in MOVING_MOTIONS:
             column, row = free_cells[int(rng.integers(len(free_cells)))]
             if motion in ("left", "right"):
@@ -179,8 +182,8 @@ def _plan_segment(
 
 def _draw_repeat(
     rng: np.random.Generator, earlier: list[Segment], rate: float
-) -> tuple[str, str, set[str]] | None:
-    """(shape, colour, its motions so far) of an earlier object to show again, or None.
+) -> tuple[tuple[str, str], set[str]] | None:
+    """((shape, colour), its motions so far) of an earlier object to show again, or None.
 
     Draws nothing from `rng` when `rate` is 0, so worlds without repeats stay as they were.
     """
@@ -193,8 +196,8 @@ def _draw_repeat(
     if not motions:
         return None
     shown = sorted(motions)
-    shape, colour = shown[int(rng.integers(len(shown)))]
-    return shape, colour, motions[(shape, colour)]
+    key = shown[int(rng.integers(len(shown)))]
+    return key, motions[key]
 
 
 def _draw_motion(rng: np.random.Generator, *, allow_moving: bool) -> str:

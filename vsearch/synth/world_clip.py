@@ -339,7 +339,7 @@ class _DecodeJob:
     plan: VideoPlan
     size: int
     with_texts: bool
-    motion_captions: bool = False
+    motion_captions: bool
 
 
 def _decode_video(job: _DecodeJob) -> FramePairs:
