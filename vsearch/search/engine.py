@@ -134,7 +134,8 @@ class SearchEngine:
             if job.part_similarity is None:
                 coarse = float(job.similarity[first:last].max())
             else:
-                coarse = ordered_match(job.part_similarity[:, first:last])
+                weights = job.query.part_weights or None
+                coarse = ordered_match(job.part_similarity[:, first:last], weights)
             out.append(
                 Moment(
                     video_path=video_path,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vsearch.errors import InputError
-from vsearch.search.sequence import sequence_parts
+from vsearch.search.sequence import sequence_parts, weighted_parts
 
 QUERY_BATCH = 32  # texts per CLIP text forward in batch mode
 
@@ -16,7 +16,8 @@ QUERY_BATCH = 32  # texts per CLIP text forward in batch mode
 @dataclass(frozen=True)
 class EncodedQuery:
     """A query as the pipeline uses it: unit embedding (E,), tokens (L,4,W), and for a
-    sequence query ("X, then Y") its parts, each encoded alone (see sequence.py)."""
+    sequence query ("X, then Y") or a sideways motion its parts, each encoded alone, with
+    their weights (see sequence.py)."""
 
     text: str
     embedding: np.ndarray
@@ -24,6 +25,7 @@ class EncodedQuery:
     truncated: bool
     token_count: int
     parts: tuple[EncodedQuery, ...] = ()
+    part_weights: tuple[float, ...] = ()
 
 
 def check_query(text: str) -> str:
@@ -42,15 +44,20 @@ def encode_queries(
     split_sequences: bool = True,
 ) -> list[EncodedQuery]:
     """Encode `texts` in batches with the library's CLIP (an `encoder.ClipEncoder`); with
-    `split_sequences`, a sequence query's parts are encoded too."""
+    `split_sequences`, the parts of a sequence query or a sideways motion are encoded too."""
     checked = [check_query(text) for text in texts]
     whole = _encode(encoder, checked, batch_size)
     if not split_sequences:
         return whole
-    parts_of = [sequence_parts(text) for text in checked]
-    encoded_parts = iter(_encode(encoder, [p for parts in parts_of for p in parts], batch_size))
+    parts_of = [weighted_parts(text) for text in checked]
+    part_texts = [text for parts in parts_of for text, _ in parts]
+    encoded_parts = iter(_encode(encoder, part_texts, batch_size))
     return [
-        replace(query, parts=tuple(next(encoded_parts) for _ in parts))
+        replace(
+            query,
+            parts=tuple(next(encoded_parts) for _ in parts),
+            part_weights=tuple(weight for _, weight in parts),
+        )
         for query, parts in zip(whole, parts_of, strict=True)
     ]
 
@@ -72,12 +79,11 @@ def _encode(encoder, texts: Sequence[str], batch_size: int) -> list[EncodedQuery
 
 
 def sequence_note(query: EncodedQuery) -> str | None:
-    """A note saying how a sequence query was matched, None for a one-event query."""
+    """A note saying how a query was split into parts, None for one matched as one text."""
     if not query.parts:
         return None
-    return "sequence query: parts matched in this order: " + " | ".join(
-        part.text for part in query.parts
-    )
+    kind = "sequence query" if sequence_parts(query.text) else "motion query"
+    return f"{kind}: parts matched in this order: " + " | ".join(part.text for part in query.parts)
 
 
 def truncation_note(query: EncodedQuery, context_length: int) -> str | None:

@@ -26,7 +26,7 @@ class SearchOptions:
     path_glob: str | None = None
     candidates: int = 20
     grounding: GroundingKind = "r2"
-    split_sequences: bool = True  # match "X, then Y" as its parts in order (sequence.py)
+    split_sequences: bool = True  # "X, then Y" and sideways motion as parts in order (sequence.py)
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
