@@ -79,7 +79,8 @@ def test_sigkill_mid_run_loses_only_videos_in_flight(
 def test_ctrl_c_exits_130_and_keeps_finished_videos(
     tmp_path: Path, make_video, tiny_clip_args
 ) -> None:
-    for i in range(8):
+    videos = 16  # enough that a slow poll on a loaded machine still sees the run unfinished
+    for i in range(videos):
         make_video(f"videos/v{i:02d}.mp4", seconds=40, seed=i)
     library = tmp_path / "lib"
     process = index_process(tmp_path / "videos", library, tiny_clip_args)
@@ -93,7 +94,7 @@ def test_ctrl_c_exits_130_and_keeps_finished_videos(
     assert process.returncode == 130, stderr.decode()
     assert b"interrupted" in stderr and b"Traceback" not in stderr
     kept = status(library)
-    assert 1 <= kept["videos"] < 8
+    assert 1 <= kept["videos"] < videos
     assert kept["vectors"] == kept["clips"]  # saved on the way out
 
 
