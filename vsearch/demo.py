@@ -23,6 +23,7 @@ from vsearch.cli.progress import IndexBars
 from vsearch.errors import VsearchError
 from vsearch.export.from_results import ExportOptions
 from vsearch.search.display import result_table
+from vsearch.search.motion import motion_states
 from vsearch.search.sequence import sequence_parts
 from vsearch.settings import load_settings
 
@@ -66,7 +67,9 @@ def _tour(out_dir: Path, videos: int, seed: int) -> None:
     queries = [json.loads(line) for line in (world_dir / "queries.jsonl").open()]
     sequences = [q for q in queries if sequence_parts(q["query"])]
     shown = [q for q in queries if q["kind"] == "static"][:2]
-    shown += [q for q in queries if q["kind"] == "temporal" and q not in sequences][:1]
+    motions = [q for q in queries if q["kind"] == "temporal" and q not in sequences]
+    sideways = [q for q in motions if motion_states(q["query"])]  # matched as two places
+    shown += (sideways or motions)[:1]
     shown += sequences[:1]
     with Library.open(settings=settings) as library:
         for query in shown:
