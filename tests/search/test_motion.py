@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from tests.search.conftest import parse_json
-from tests.search.test_engine_known_answer import CLIPS, DIM, _unit, engine_over
+from tests.search.test_engine_known_answer import DIM, _unit, engine_over
+from tests.search.test_sequence import videos_with_stretches
 from vsearch.search.motion import motion_states
 from vsearch.search.query import EncodedQuery
 from vsearch.search.records import SearchOptions
@@ -82,14 +83,7 @@ def test_the_video_where_it_moves_that_way_ranks_first(tmp_path: Path) -> None:
         "moves-left": [(on_right, 10, 13, 0.8), (on_left, 13, 16, 0.8)],
         "still-right": [(on_right, 10, 16, 0.95)],
     }
-    videos = {}
-    for name, stretches in layouts.items():
-        noise = rng.standard_normal((CLIPS, DIM))
-        noise[:, :2] = 0.0
-        clips = _unit(noise)
-        for place, first, last, strength in stretches:
-            clips[first:last] = _unit(strength * place + (1 - strength) * clips[first:last])
-        videos[name] = clips
+    videos = videos_with_stretches(layouts, rng)
     tokens = np.zeros((3, 4, 8), np.float32)
     [(left_text, left_weight), (right_text, right_weight)] = weighted_parts("x moves to the right")
     query = replace(

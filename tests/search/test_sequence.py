@@ -52,6 +52,22 @@ def test_ordered_match_is_the_best_mean_over_clips_in_order() -> None:
         ordered_match(np.zeros((2, 0)))
 
 
+def videos_with_stretches(
+    layouts: dict[str, list[tuple[np.ndarray, int, int, float]]], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Clip embeddings per video: noise orthogonal to the first two axes (the concepts), with
+    each (concept, first clip, end clip, strength) stretch blended towards its concept."""
+    videos = {}
+    for name, stretches in layouts.items():
+        noise = rng.standard_normal((CLIPS, DIM))
+        noise[:, :2] = 0.0  # background clips are orthogonal to both concepts
+        clips = _unit(noise)
+        for concept, first, last, strength in stretches:
+            clips[first:last] = _unit(strength * concept + (1 - strength) * clips[first:last])
+        videos[name] = clips
+    return videos
+
+
 @pytest.fixture()
 def sequence_library(tmp_path: Path):
     """Videos: X then Y (the answer), Y then X, and X alone but stronger."""
@@ -62,14 +78,7 @@ def sequence_library(tmp_path: Path):
         "yx": [(y, 10, 14, 0.8), (x, 15, 19, 0.8)],
         "x": [(x, 10, 14, 0.95)],
     }
-    videos = {}
-    for name, stretches in layouts.items():
-        noise = rng.standard_normal((CLIPS, DIM))
-        noise[:, :2] = 0.0  # background clips are orthogonal to both events
-        clips = _unit(noise)
-        for concept, first, last, strength in stretches:
-            clips[first:last] = _unit(strength * concept + (1 - strength) * clips[first:last])
-        videos[name] = clips
+    videos = videos_with_stretches(layouts, rng)
     tokens = np.zeros((3, 4, 8), np.float32)
     whole = EncodedQuery("x, then y", _unit(x + y), tokens, False, 3)
     query = replace(whole, parts=(EncodedQuery("x", x, tokens, False, 1),
