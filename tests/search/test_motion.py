@@ -1,4 +1,5 @@
-"""Sideways motion matched as its start and end places in order."""
+"""Motion matched from frames: sideways motion as its start and end places in order, appearing
+and disappearing as a rise or fall of the match within one shot."""
 
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ import numpy as np
 import pytest
 
 from tests.search.conftest import parse_json
-from tests.search.test_engine_known_answer import DIM, _unit, engine_over
+from tests.search.test_engine_known_answer import CLIPS, DIM, _unit, engine_over
 from tests.search.test_sequence import videos_with_stretches
-from vsearch.search.motion import motion_states
+from vsearch.search.motion import (
+    SHOT_CHANGE_COSINE,
+    motion_states,
+    presence_change,
+    presence_curve,
+    shot_ids,
+)
 from vsearch.search.query import EncodedQuery
 from vsearch.search.records import SearchOptions
 from vsearch.search.sequence import ordered_match, weighted_parts
@@ -112,3 +119,89 @@ def test_cli_says_how_a_motion_query_was_matched(library, vsearch) -> None:
     ) in split["notes"]
     whole = parse_json(vsearch("search", query, "--library", library, "--json", "--whole-query"))
     assert not any("motion" in note for note in whole["notes"])
+
+
+@pytest.mark.parametrize(
+    ("clause", "change"),
+    [
+        ("a red star appears", 1),
+        ("a red star appears on the left on a gray background", 1),
+        ("A dog shows up", 1),
+        ("a boat comes into view", 1),
+        ("a red star disappears", -1),
+        ("the car vanishes behind a truck", -1),
+        ("he appears to be happy", 0),  # "seems", not "comes into view"
+        ("a red star grows", 0),
+        ("a dog catches a frisbee", 0),
+    ],
+)
+def test_presence_change(clause: str, change: int) -> None:
+    assert presence_change(clause) == change
+
+
+def test_shot_ids_start_a_shot_where_the_frames_change() -> None:
+    a, b = np.eye(DIM, dtype=np.float32)[2], np.eye(DIM, dtype=np.float32)[3]
+    near_a = _unit(a + 0.3 * b)
+    assert shot_ids(np.stack([a, near_a, a, b, b])).tolist() == [0, 0, 0, 1, 1]
+    assert float(near_a @ a) > SHOT_CHANGE_COSINE > float(a @ b)
+    assert shot_ids(np.zeros((0, DIM), np.float32)).shape == (0,)
+
+
+def test_presence_curve_rewards_a_rise_inside_a_shot_only() -> None:
+    cosines = np.array([0.1, 0.1, 0.5, 0.5, 0.1, 0.5])
+    shots = np.array([0, 0, 0, 0, 1, 1])
+    # appears: rise from the shot's earlier minimum; the second shot starts high, no rise
+    rise = presence_curve(cosines, shots, 1, weight=0.5)
+    assert rise.tolist() == pytest.approx([0.1, 0.1, 0.7, 0.7, 0.1, 0.7])
+    # disappears: fall to the shot's later minimum
+    fall = presence_curve(cosines, shots, -1, weight=0.5)
+    assert fall.tolist() == pytest.approx([0.1, 0.1, 0.5, 0.5, 0.1, 0.5])
+    # the last shot's high clip is followed by a cut, not a fall
+    fall = presence_curve(np.array([0.5, 0.5, 0.1, 0.1, 0.5, 0.1]), np.array([0, 0, 0, 0, 1, 2]),
+                          -1, weight=0.5)  # fmt: skip
+    assert fall.tolist() == pytest.approx([0.7, 0.7, 0.1, 0.1, 0.5, 0.1])
+    assert presence_curve(cosines, shots, 0).tolist() == cosines.tolist()
+    with pytest.raises(ValueError, match="6 cosines for 2 shot numbers"):
+        presence_curve(cosines, shots[:2], 1)
+
+
+def _shot(background: np.ndarray, clips: int, rng: np.random.Generator) -> np.ndarray:
+    """Clips of one shot: the same background with a little noise."""
+    return _unit(background + 0.05 * rng.standard_normal((clips, DIM)))
+
+
+def test_the_video_where_it_appears_within_a_shot_ranks_first(tmp_path: Path) -> None:
+    """x appears inside one shot in one video, starts a new shot after a cut in another, and
+    stands in a third throughout (more clearly); only the first shows it appearing."""
+    rng = np.random.default_rng(5)
+    x, b1, b2 = (np.eye(DIM, dtype=np.float32)[k] for k in (0, 2, 3))
+    videos = {}
+    for name in ("appears", "after-cut", "still"):
+        clips = _unit(rng.standard_normal((CLIPS, DIM)) * np.r_[0, 0, 0, 0, np.ones(DIM - 4)])
+        clips[8:18] = _shot(b1, 10, rng)
+        videos[name] = clips
+    videos["appears"][12:18] = _unit(0.6 * x + 0.4 * videos["appears"][12:18])
+    videos["after-cut"][12:18] = _unit(0.6 * x + 0.4 * _shot(b2, 6, rng))
+    videos["still"][8:18] = _unit(0.7 * x + 0.3 * videos["still"][8:18])
+    tokens = np.zeros((3, 4, 8), np.float32)
+    query = EncodedQuery("x appears", x, tokens, False, 3, presence_change=1)
+    engine = engine_over(tmp_path, videos)
+    try:
+        ranked = engine.search(query, SearchOptions(top_k=10, per_video=1))
+        assert [m.video_path.stem for m in ranked][0] == "appears"
+        assert ranked[0].start_s <= 2 * 12 < ranked[0].end_s  # the moment holds the appearance
+        plain = engine.search(replace(query, presence_change=0),
+                              SearchOptions(top_k=10, per_video=1))  # fmt: skip
+        assert [m.video_path.stem for m in plain][0] == "still"  # what the cosine alone gives
+    finally:
+        engine.catalog.close()
+
+
+def test_cli_says_how_an_appear_query_was_matched(library, vsearch) -> None:
+    query = "a red square appears"
+    split = parse_json(vsearch("search", query, "--library", library, "--json"))
+    assert "appear query: clips scored by how much the match rises within one shot" in (
+        split["notes"]
+    )
+    whole = parse_json(vsearch("search", query, "--library", library, "--json", "--whole-query"))
+    assert not any("appear" in note for note in whole["notes"])

@@ -19,6 +19,7 @@ from vsearch.search.candidates import plan_candidates
 from vsearch.search.coarse import ClipHit, coarse_hits
 from vsearch.search.features import TokenSource
 from vsearch.search.grounders import GroundingJob, WindowMoments
+from vsearch.search.motion import presence_curve, shot_ids
 from vsearch.search.query import EncodedQuery
 from vsearch.search.ranking import combined_score, rank_moments
 from vsearch.search.records import Moment, SearchOptions
@@ -108,9 +109,11 @@ class SearchEngine:
             end_clip = start_clip + tokens.shape[0]
         clips = np.asarray(embeddings[start_clip:end_clip], np.float32)
         similarity = clips @ query.embedding
-        part_similarity = None
+        part_similarity = presence = None
         if query.parts:
             part_similarity = np.stack([clips @ part.embedding for part in query.parts])
+        if query.presence_change:
+            presence = presence_curve(similarity, shot_ids(clips), query.presence_change)
         start_s = start_clip / self.fps
         duration_end_s = end_clip / self.fps
         if video.duration_s:
@@ -118,7 +121,7 @@ class SearchEngine:
         return GroundingJob(
             query=query, similarity=similarity, tokens=tokens, start_s=start_s,
             duration_s=max(duration_end_s - start_s, 1.0 / self.fps * 0.5),
-            part_similarity=part_similarity,
+            part_similarity=part_similarity, presence=presence,
         )  # fmt: skip
 
     def _moments(
@@ -131,11 +134,13 @@ class SearchEngine:
             last = int(math.ceil((end_s - job.start_s) * self.fps - 1e-6))
             first = min(max(first, 0), n - 1)
             last = min(max(last, first + 1), n)
-            if job.part_similarity is None:
-                coarse = float(job.similarity[first:last].max())
-            else:
+            if job.part_similarity is not None:
                 weights = job.query.part_weights or None
                 coarse = ordered_match(job.part_similarity[:, first:last], weights)
+            elif job.presence is not None:
+                coarse = float(job.presence[first:last].max())
+            else:
+                coarse = float(job.similarity[first:last].max())
             out.append(
                 Moment(
                     video_path=video_path,

@@ -29,6 +29,9 @@ class GroundingJob:
     start_s: float
     duration_s: float
     part_similarity: np.ndarray | None = None  # (parts, n) for a sequence query
+    # (n,) for an appear/disappear query: the per-clip coarse cosine that ranking uses instead
+    # of `similarity` (motion.presence_curve)
+    presence: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vsearch.errors import InputError
+from vsearch.search.motion import presence_change
 from vsearch.search.sequence import sequence_parts, weighted_parts
 
 QUERY_BATCH = 32  # texts per CLIP text forward in batch mode
@@ -17,7 +18,8 @@ QUERY_BATCH = 32  # texts per CLIP text forward in batch mode
 class EncodedQuery:
     """A query as the pipeline uses it: unit embedding (E,), tokens (L,4,W), and for a
     sequence query ("X, then Y") or a sideways motion its parts, each encoded alone, with
-    their weights (see sequence.py)."""
+    their weights (see sequence.py); `presence_change` is +1 for a one-event query that says
+    something appears, -1 for disappears (see motion.py)."""
 
     text: str
     embedding: np.ndarray
@@ -26,6 +28,7 @@ class EncodedQuery:
     token_count: int
     parts: tuple[EncodedQuery, ...] = ()
     part_weights: tuple[float, ...] = ()
+    presence_change: int = 0
 
 
 def check_query(text: str) -> str:
@@ -44,7 +47,8 @@ def encode_queries(
     split_sequences: bool = True,
 ) -> list[EncodedQuery]:
     """Encode `texts` in batches with the library's CLIP (an `encoder.ClipEncoder`); with
-    `split_sequences`, the parts of a sequence query or a sideways motion are encoded too."""
+    `split_sequences`, the parts of a sequence query or a sideways motion are encoded too, and a
+    one-event query that says something appears or disappears is marked as such."""
     checked = [check_query(text) for text in texts]
     whole = _encode(encoder, checked, batch_size)
     if not split_sequences:
@@ -57,8 +61,9 @@ def encode_queries(
             query,
             parts=tuple(next(encoded_parts) for _ in parts),
             part_weights=tuple(weight for _, weight in parts),
+            presence_change=0 if parts or sequence_parts(text) else presence_change(text),
         )
-        for query, parts in zip(whole, parts_of, strict=True)
+        for text, query, parts in zip(checked, whole, parts_of, strict=True)
     ]
 
 
@@ -78,8 +83,13 @@ def _encode(encoder, texts: Sequence[str], batch_size: int) -> list[EncodedQuery
     return encoded
 
 
-def sequence_note(query: EncodedQuery) -> str | None:
-    """A note saying how a query was split into parts, None for one matched as one text."""
+def matching_note(query: EncodedQuery) -> str | None:
+    """A note saying how a query was split into parts or matched as a change, None for one
+    matched as one text."""
+    if query.presence_change:
+        verb = "appear" if query.presence_change > 0 else "disappear"
+        trend = "rises" if query.presence_change > 0 else "falls"
+        return f"{verb} query: clips scored by how much the match {trend} within one shot"
     if not query.parts:
         return None
     kind = "sequence query" if sequence_parts(query.text) else "motion query"

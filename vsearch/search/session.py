@@ -23,7 +23,7 @@ from vsearch.search.query import (
     QUERY_BATCH,
     EncodedQuery,
     encode_queries,
-    sequence_note,
+    matching_note,
     truncation_note,
 )
 from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
@@ -159,7 +159,7 @@ class SearchSession:
     def search(self, text: str, options: SearchOptions) -> SearchResult:
         """Encode, search, store; the stored result is returned."""
         [query] = encode_queries(self.encoder, [text], split_sequences=options.split_sequences)
-        return self._run(query, options, sequence_note(query))
+        return self._run(query, options, matching_note(query))
 
     def search_batch(
         self,
