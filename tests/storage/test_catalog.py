@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -16,6 +17,7 @@ import pytest
 from tests.storage.conftest import make_facts
 from vsearch.errors import InputError, LibraryError
 from vsearch.storage import Catalog, FileStamp, VideoFacts
+from vsearch.storage.database import make_engine
 
 Facts = Callable[..., VideoFacts]
 BOUNDS_3 = [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
@@ -200,6 +202,28 @@ def test_catalog_writes_take_the_write_lock_up_front(catalog: Catalog, facts_for
     finally:
         writer.execute("ROLLBACK")
     assert catalog.find_video(facts_for("a.mp4").path) is None
+
+
+def test_opening_waits_while_a_new_file_is_being_written(tmp_path: Path) -> None:
+    # A writer holds a write lock on a file not yet in WAL mode (an index run creating its
+    # library); SQLite refuses the switch to WAL at once, so opening must retry, not fail.
+    path = tmp_path / "catalog.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE pending (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO pending VALUES (1)")
+    release = threading.Timer(0.3, lambda: writer.execute("COMMIT"))
+    release.start()
+    engine = make_engine(path, busy_timeout_s=5.0)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM pending").scalar() == 1
+    finally:
+        engine.dispose()
+        release.join()
+        writer.close()
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_find_by_fingerprint_spots_moved_files(catalog: Catalog, facts_for: Facts) -> None:

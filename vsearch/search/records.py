@@ -26,7 +26,9 @@ class SearchOptions:
     path_glob: str | None = None
     candidates: int = 20
     grounding: GroundingKind = "r2"
-    split_sequences: bool = True  # "X, then Y" and sideways motion as parts in order (sequence.py)
+    # "X, then Y" and sideways motion as parts in order (sequence.py), appearing and
+    # disappearing as a change within a shot (motion.py); False matches the text as written
+    split_sequences: bool = True
 
     def __post_init__(self) -> None:
         if self.top_k < 1:

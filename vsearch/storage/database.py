@@ -9,6 +9,7 @@ and the search-result store are both ``SqliteStore``s over the same file.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,7 +39,7 @@ def make_engine(path: Path, busy_timeout_s: float) -> Engine:
         # Autocommit at the driver level; transactions are begun explicitly below, which is
         # the only way to get BEGIN IMMEDIATE from pysqlite.
         dbapi_conn.isolation_level = None
-        dbapi_conn.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(dbapi_conn, busy_timeout_s)
         dbapi_conn.execute("PRAGMA synchronous = NORMAL")
         dbapi_conn.execute("PRAGMA foreign_keys = ON")
         dbapi_conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
@@ -50,6 +51,23 @@ def make_engine(path: Path, busy_timeout_s: float) -> Engine:
 
     return engine
 
+
+def _switch_to_wal(dbapi_conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Put the file in WAL mode, retrying for up to `timeout_s`.
+
+    The switch needs an exclusive lock, and SQLite fails it at once, without its busy handler,
+    while another connection holds a write lock on a file not yet in WAL mode: a reader such
+    as `vsearch status` opening a library in the first moments of its first `vsearch index`.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 class SqliteStore:
