@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.search.conftest import parse_json
-from tests.search.test_engine_known_answer import CLIPS, DIM, _unit, engine_over
+from tests.search.test_engine_known_answer import CLIPS, DIM, FPS, _unit, engine_over
 from tests.search.test_sequence import videos_with_stretches
 from vsearch.search.motion import (
     SHOT_CHANGE_COSINE,
@@ -170,11 +170,11 @@ def _shot(background: np.ndarray, clips: int, rng: np.random.Generator) -> np.nd
     return _unit(background + 0.05 * rng.standard_normal((clips, DIM)))
 
 
-def test_the_video_where_it_appears_within_a_shot_ranks_first(tmp_path: Path) -> None:
-    """x appears inside one shot in one video, starts a new shot after a cut in another, and
-    stands in a third throughout (more clearly); only the first shows it appearing."""
-    rng = np.random.default_rng(5)
-    x, b1, b2 = (np.eye(DIM, dtype=np.float32)[k] for k in (0, 2, 3))
+def appearance_videos(rng: np.random.Generator, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Clip embeddings of three videos with one shot at clips 8-17 (noise elsewhere): x appears
+    inside the shot at clip 12 ("appears"), x opens a new shot after a cut at clip 12
+    ("after-cut"), and x is there, more clearly, all through the shot ("still")."""
+    b1, b2 = np.eye(DIM, dtype=np.float32)[2], np.eye(DIM, dtype=np.float32)[3]
     videos = {}
     for name in ("appears", "after-cut", "still"):
         clips = _unit(rng.standard_normal((CLIPS, DIM)) * np.r_[0, 0, 0, 0, np.ones(DIM - 4)])
@@ -183,6 +183,12 @@ def test_the_video_where_it_appears_within_a_shot_ranks_first(tmp_path: Path) ->
     videos["appears"][12:18] = _unit(0.6 * x + 0.4 * videos["appears"][12:18])
     videos["after-cut"][12:18] = _unit(0.6 * x + 0.4 * _shot(b2, 6, rng))
     videos["still"][8:18] = _unit(0.7 * x + 0.3 * videos["still"][8:18])
+    return videos
+
+
+def test_the_video_where_it_appears_within_a_shot_ranks_first(tmp_path: Path) -> None:
+    x = np.eye(DIM, dtype=np.float32)[0]
+    videos = appearance_videos(np.random.default_rng(5), x)
     tokens = np.zeros((3, 4, 8), np.float32)
     query = EncodedQuery("x appears", x, tokens, False, 3, presence_change=1)
     engine = engine_over(tmp_path, videos)
@@ -197,11 +203,44 @@ def test_the_video_where_it_appears_within_a_shot_ranks_first(tmp_path: Path) ->
         engine.catalog.close()
 
 
+def test_a_sequence_part_that_appears_is_scored_by_its_change(tmp_path: Path) -> None:
+    """ "y, then x appears": the appearing part's row is its presence curve, so a moment's coarse
+    evidence is the ordered match of y's cosines and x's presence curve."""
+    rng = np.random.default_rng(6)
+    x, y = np.eye(DIM, dtype=np.float32)[0], np.eye(DIM, dtype=np.float32)[1]
+    clips = appearance_videos(rng, x)["appears"]
+    clips[4:8] = _unit(0.8 * y + 0.2 * clips[4:8])
+    tokens = np.zeros((3, 4, 8), np.float32)
+    query = EncodedQuery("y, then x appears", _unit(x + y), tokens, False, 5,
+                         parts=(EncodedQuery("y", y, tokens, False, 1),
+                                EncodedQuery("x appears", x, tokens, False, 3, presence_change=1)),
+                         part_weights=(0.5, 0.5))  # fmt: skip
+    rows = np.stack([clips @ y, presence_curve(clips @ x, shot_ids(clips), 1)])
+    engine = engine_over(tmp_path, {"appears": clips})
+    try:
+        moments, _ = engine.ground_video(query, engine.catalog.list_videos()[0])
+    finally:
+        engine.catalog.close()
+    raised = 0
+    for moment in moments:
+        first, last = int(moment.start_s * FPS), int(np.ceil(moment.end_s * FPS))
+        assert moment.coarse == pytest.approx(ordered_match(rows[:, first:last], [0.5, 0.5]))
+        plain = ordered_match(np.stack([clips @ y, clips @ x])[:, first:last], [0.5, 0.5])
+        raised += moment.coarse > plain + 0.1
+    assert raised  # the rise inside the shot counts
+
+
 def test_cli_says_how_an_appear_query_was_matched(library, vsearch) -> None:
     query = "a red square appears"
     split = parse_json(vsearch("search", query, "--library", library, "--json"))
     assert "appear query: clips scored by how much the match rises within one shot" in (
         split["notes"]
     )
+    sequence = parse_json(vsearch("search", "a blue square, then a red square disappears",
+                                  "--library", library, "--json"))  # fmt: skip
+    assert (
+        "sequence query: parts matched in this order: a blue square | a red square disappears; "
+        "a part that appears or disappears scored by its change within one shot"
+    ) in sequence["notes"]
     whole = parse_json(vsearch("search", query, "--library", library, "--json", "--whole-query"))
     assert not any("appear" in note for note in whole["notes"])

@@ -110,10 +110,15 @@ class SearchEngine:
         clips = np.asarray(embeddings[start_clip:end_clip], np.float32)
         similarity = clips @ query.embedding
         part_similarity = presence = None
+        shots = shot_ids(clips) if _changes_presence(query) else None
         if query.parts:
-            part_similarity = np.stack([clips @ part.embedding for part in query.parts])
+            part_similarity = np.stack([
+                clips @ part.embedding if not part.presence_change
+                else presence_curve(clips @ part.embedding, shots, part.presence_change)
+                for part in query.parts
+            ])  # fmt: skip
         if query.presence_change:
-            presence = presence_curve(similarity, shot_ids(clips), query.presence_change)
+            presence = presence_curve(similarity, shots, query.presence_change)
         start_s = start_clip / self.fps
         duration_end_s = end_clip / self.fps
         if video.duration_s:
@@ -153,6 +158,11 @@ class SearchEngine:
                 )  # fmt: skip
             )
         return out
+
+
+def _changes_presence(query: EncodedQuery) -> bool:
+    """Whether the query or one of its parts is scored as something appearing or disappearing."""
+    return bool(query.presence_change) or any(part.presence_change for part in query.parts)
 
 
 def _merge_hits(hit_lists: Iterable[list[ClipHit]]) -> list[ClipHit]:

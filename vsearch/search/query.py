@@ -18,8 +18,8 @@ QUERY_BATCH = 32  # texts per CLIP text forward in batch mode
 class EncodedQuery:
     """A query as the pipeline uses it: unit embedding (E,), tokens (L,4,W), and for a
     sequence query ("X, then Y") or a sideways motion its parts, each encoded alone, with
-    their weights (see sequence.py); `presence_change` is +1 for a one-event query that says
-    something appears, -1 for disappears (see motion.py)."""
+    their weights (see sequence.py); `presence_change` is +1 for a query or part that says
+    something appears, -1 for disappears (see motion.py), and stays 0 on a query with parts."""
 
     text: str
     embedding: np.ndarray
@@ -59,9 +59,12 @@ def encode_queries(
     return [
         replace(
             query,
-            parts=tuple(next(encoded_parts) for _ in parts),
+            parts=tuple(
+                replace(part, presence_change=presence_change(part.text))
+                for part in (next(encoded_parts) for _ in parts)
+            ),
             part_weights=tuple(weight for _, weight in parts),
-            presence_change=0 if parts or sequence_parts(text) else presence_change(text),
+            presence_change=0 if parts else presence_change(text),
         )
         for text, query, parts in zip(checked, whole, parts_of, strict=True)
     ]
@@ -93,7 +96,10 @@ def matching_note(query: EncodedQuery) -> str | None:
     if not query.parts:
         return None
     kind = "sequence query" if sequence_parts(query.text) else "motion query"
-    return f"{kind}: parts matched in this order: " + " | ".join(part.text for part in query.parts)
+    note = f"{kind}: parts matched in this order: " + " | ".join(p.text for p in query.parts)
+    if any(part.presence_change for part in query.parts):
+        note += "; a part that appears or disappears scored by its change within one shot"
+    return note
 
 
 def truncation_note(query: EncodedQuery, context_length: int) -> str | None:
