@@ -14,18 +14,28 @@ from vsearch.encoder import ClipEncoder, ClipModelSpec
 from vsearch.encoder.tokens import ClipTokenizer
 from vsearch.errors import InputError
 from vsearch.synth import generate_world, read_world
-from vsearch.synth.phrases import object_phrase
+from vsearch.synth.phrases import (
+    REGION_PHRASES,
+    background_key,
+    background_phrase,
+    object_phrase,
+)
+from vsearch.synth.scene import region_of
 from vsearch.synth.world_clip import (
     CONFIG_PATH,
+    LARGE_MIN_RADIUS,
+    SMALL_MAX_RADIUS,
     TRAIN_CONTEXT,
     TRAIN_SEED_BASE,
     WEIGHTS_PATH,
     RetrievalReport,
     TrainSettings,
     _Batch,
-    _place_loss,
     _place_variants,
     _plan_texts,
+    _size_variants,
+    _Trainer,
+    _variant_loss,
     build_model,
     compact_config,
     compact_from_full,
@@ -34,7 +44,9 @@ from vsearch.synth.world_clip import (
     expand_compact,
     random_encoder,
     read_architecture,
+    train_on_pairs,
     train_world_clip,
+    training_pairs,
     training_texts,
     world_clip_spec,
 )
@@ -256,8 +268,13 @@ def test_place_negatives_pair_each_placed_caption_with_its_other_places():
 
 @pytest.mark.parametrize(
     "placing",
-    [{"place_negatives": True}, {"place_weight": 1.0}, {"motion_captions": True}],
-    ids=["negatives", "loss", "motion"],
+    [
+        {"place_negatives": True},
+        {"place_weight": 1.0},
+        {"motion_captions": True},
+        {"size_captions": True, "size_weight": 1.0},
+    ],
+    ids=["negatives", "loss", "motion", "sizes"],
 )
 def test_a_short_training_run_with_place_captions_lowers_the_loss(tmp_path: Path, placing):
     settings = TrainSettings(
@@ -268,20 +285,98 @@ def test_a_short_training_run_with_place_captions_lowers_the_loss(tmp_path: Path
     assert report.final_loss < report.initial_loss - 0.1
 
 
-def test_the_place_loss_is_the_cross_entropy_over_a_captions_places():
+def test_the_variant_loss_is_the_cross_entropy_over_a_captions_variants():
     logits = torch.tensor([[2.0, 0.0, 1.0, 5.0], [0.0, 3.0, 3.0, 0.0]])
     truth = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
-    batch = _Batch(
-        pixels=torch.zeros(0),
-        token_ids=torch.zeros(0),
-        truth=truth,
-        captions=torch.zeros(0),
-        place_frames=torch.tensor([0, 1]),
-        place_columns=torch.tensor([[0, 2, -1], [1, 2, 0]]),
-    )
+    frames = torch.tensor([0, 1])
+    columns = torch.tensor([[0, 2, -1], [1, 2, 0]])
     # frame 0: caption 0 against its other place 2 (column 3 is not one of its places)
     first = -torch.log_softmax(torch.tensor([2.0, 1.0]), 0)[0]
     # frame 1 shows both places 1 and 2: each counts half
     second = -torch.log_softmax(torch.tensor([3.0, 3.0, 0.0]), 0)[:2].mean()
     expected = (first + second) / 2
-    torch.testing.assert_close(_place_loss(logits, truth, batch), expected)
+    torch.testing.assert_close(_variant_loss(logits, truth, frames, columns), expected)
+
+
+def test_size_captions_name_exactly_the_clearly_small_and_large_objects(tmp_path: Path):
+    generate_world(tmp_path, videos=12, seed=HELD_OUT_SEED, write_videos=False)
+    world = read_world(tmp_path)
+    seen = {"small": 0, "large": 0, None: 0}
+    for plan in world.plans:
+        for segment in plan.segments:
+            backdrop = background_phrase(background_key(segment.background))
+            for t_s in np.arange(segment.start_s + 1.0, segment.end_s, 2.0):
+                plain = _plan_texts(plan, float(t_s))
+                sized = _plan_texts(plan, float(t_s), sizes=True)
+                assert set(plain) <= set(sized)
+                expected: set[str] = set()
+                for track in segment.objects:
+                    state = track.state_at(float(t_s), segment.start_s, segment.end_s)
+                    if state is None:
+                        continue
+                    x_frac, y_frac, radius_frac = state
+                    size = None
+                    if radius_frac <= SMALL_MAX_RADIUS:
+                        size = "small"
+                    elif radius_frac >= LARGE_MIN_RADIUS:
+                        size = "large"
+                    seen[size] += 1
+                    if size is None:
+                        continue
+                    # the place phrase is the one the frame's own place caption uses
+                    place = REGION_PHRASES[region_of(x_frac, y_frac)]
+                    assert f"{object_phrase(track.shape, track.colour)} {place}" in plain
+                    thing = f"a {size} {track.colour} {track.shape}"
+                    expected.update((thing, f"{thing} {place}", f"{thing} on {backdrop}"))
+                assert set(sized) - set(plain) == expected
+    # every kind of size was checked, in numbers
+    assert min(seen.values()) > 5, seen
+
+
+def test_size_variants_pair_small_with_large():
+    vocabulary = [
+        "a large red star",
+        "a large red star on the left",
+        "a red star",
+        "a small blue circle on a black background",
+        "a small red star",
+        "a small red star on the left",
+        "a small red star on the right",
+    ]
+    assert _size_variants(vocabulary) == {0: (4,), 1: (5,), 3: (), 4: (0,), 5: (1,), 6: ()}
+
+
+@pytest.fixture(scope="module")
+def sized_pairs():
+    # this tiny training world holds a red triangle both small and large
+    settings = TrainSettings(
+        videos=3, seed=1, steps=4, batch_size=24, min_duration_s=16, max_duration_s=16,
+        size_captions=True,
+    )  # fmt: skip
+    return settings, training_pairs(settings)
+
+
+def test_the_size_loss_picks_a_frames_size_among_small_and_large(sized_pairs):
+    settings, pairs = sized_pairs
+    assert any(t.startswith("a small ") for texts in pairs.texts for t in texts)
+    model = build_model(compact_config(read_architecture(), live_blocks=4))
+    trainer = _Trainer(model, pairs, replace(settings, size_weight=1.0))
+    batch: _Batch = trainer._batch(np.arange(len(pairs.frames)))
+    assert len(batch.size_frames) > 0
+    # each chosen frame is scored against its sized caption and that caption with the other size
+    assert batch.size_columns.shape[1] == 2
+    assert bool((batch.size_columns >= 0).all())
+    with torch.no_grad():
+        logits = torch.randn(len(batch.pixels), len(batch.token_ids))
+        loss = _variant_loss(logits, batch.truth, batch.size_frames, batch.size_columns)
+    assert torch.isfinite(loss) and float(loss) > 0
+
+
+def test_without_sized_captions_the_size_weight_changes_nothing(sized_pairs, tmp_path: Path):
+    settings, _ = sized_pairs
+    plain = training_pairs(replace(settings, size_captions=False))
+    assert not any(t.startswith(("a small ", "a large ")) for ts in plain.texts for t in ts)
+    off = train_on_pairs(tmp_path / "off.safetensors", plain, settings)
+    weighted = replace(settings, size_weight=1.0)
+    on = train_on_pairs(tmp_path / "on.safetensors", plain, weighted)
+    assert on.final_loss == off.final_loss

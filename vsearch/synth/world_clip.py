@@ -71,7 +71,7 @@ from vsearch.synth.phrases import (
     digit_phrase,
     object_phrase,
 )
-from vsearch.synth.scene import Segment, VideoPlan
+from vsearch.synth.scene import Segment, VideoPlan, region_of
 from vsearch.synth.shapes import SHAPES
 from vsearch.synth.worldfile import QUERIES_FILE, VIDEOS_DIR, World, read_world
 
@@ -87,6 +87,10 @@ CLIP_FPS = 0.5  # the indexer's one frame per 2 s clip
 # the training world is rendered at 2 fps: the indexer keeps one frame per 2 s anyway, and
 # rendering plus encoding 5x fewer frames makes the world five times cheaper to generate
 TRAIN_WORLD_FPS = 2
+# size captions name only clear sizes: static objects have radius 0.10-0.15 and growing or
+# shrinking ones span 0.05-0.16, so "small" is what no static object is and "large" the top end
+SMALL_MAX_RADIUS = 0.08
+LARGE_MIN_RADIUS = 0.14
 
 ProgressCallback = Callable[[int, float, float], None]
 _BLOCK_OUTPUTS = (
@@ -216,12 +220,16 @@ def visible_things(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
     return _plan_things(world.plan(video_id), t_s)
 
 
-def _plan_texts(plan: VideoPlan, t_s: float, *, motion: bool = False) -> tuple[str, ...]:
+def _plan_texts(
+    plan: VideoPlan, t_s: float, *, motion: bool = False, sizes: bool = False
+) -> tuple[str, ...]:
     segment = plan.segment_at(t_s)
     texts = list(segment_frame_captions(segment, t_s))
     texts.extend(_query_forms(segment, t_s))
     if motion:
         texts.extend(_motion_forms(segment, t_s))
+    if sizes:
+        texts.extend(_size_forms(segment, t_s))
     return tuple(dict.fromkeys(texts))
 
 
@@ -239,6 +247,35 @@ def _motion_forms(segment: Segment, t_s: float) -> list[str]:
         pattern = ObjectPattern(track.shape, track.colour, motion=track.motion)
         forms.append(Clause(objects=(pattern,)).text())
         forms.append(Clause(objects=(pattern,), background=backdrop).text())
+    return forms
+
+
+def size_word(radius_frac: float) -> str | None:
+    """"small" or "large" for an object of this radius, None for a medium one."""
+    if radius_frac <= SMALL_MAX_RADIUS:
+        return "small"
+    if radius_frac >= LARGE_MIN_RADIUS:
+        return "large"
+    return None
+
+
+def _size_forms(segment: Segment, t_s: float) -> list[str]:
+    """The size of each visible object whose size is clear ("a small red star"), alone, in its
+    place and on the backdrop. A frame shows a size, so the image tower can learn it; with it,
+    "a red star grows" can be matched as a small red star, then a large one."""
+    backdrop = background_phrase(background_key(segment.background))
+    forms: list[str] = []
+    for track in segment.objects:
+        state = track.state_at(t_s, segment.start_s, segment.end_s)
+        if state is None:
+            continue
+        x_frac, y_frac, radius_frac = state
+        size = size_word(radius_frac)
+        if size is None:
+            continue
+        thing = f"a {size} {track.colour} {track.shape}"
+        place = REGION_PHRASES[region_of(x_frac, y_frac)]
+        forms.extend((thing, f"{thing} {place}", f"{thing} on {backdrop}"))
     return forms
 
 
@@ -304,18 +341,20 @@ def decode_world(
     size: int | None = None,
     workers: int = 1,
     motion_captions: bool = False,
+    size_captions: bool = False,
 ) -> FramePairs:
     """One frame per 2 s clip of every video of a world, decoded as the indexer decodes them
     (at `size`, default the shipped model's input size); `workers` > 1 decodes on that many
     processes, with the same result. `motion_captions` adds what moving things do over their
-    segment to each frame's texts (see `_motion_forms`)."""
+    segment to each frame's texts (see `_motion_forms`), `size_captions` the clear sizes of
+    the objects it shows (see `_size_forms`)."""
     size = size or input_size()
     world_dir = Path(world_dir)
     world = read_world(world_dir)
     jobs = [
         _DecodeJob(
             world_dir / VIDEOS_DIR / f"{plan.video_id}.mp4", plan, size, with_texts,
-            motion_captions,
+            motion_captions, size_captions,
         )  # fmt: skip
         for plan in world.plans
     ]
@@ -340,6 +379,7 @@ class _DecodeJob:
     size: int
     with_texts: bool
     motion_captions: bool
+    size_captions: bool
 
 
 def _decode_video(job: _DecodeJob) -> FramePairs:
@@ -351,7 +391,11 @@ def _decode_video(job: _DecodeJob) -> FramePairs:
         frames.append(sampled.rgb)
         clip_ids.append((job.plan.video_id, sampled.clip_idx))
         if job.with_texts:
-            texts.append(_plan_texts(job.plan, sampled.pts_s, motion=job.motion_captions))
+            texts.append(
+                _plan_texts(
+                    job.plan, sampled.pts_s, motion=job.motion_captions, sizes=job.size_captions
+                )
+            )
             things.append(_plan_things(job.plan, sampled.pts_s))
     stacked = np.stack(frames) if frames else np.zeros((0, 3, job.size, job.size), np.uint8)
     return FramePairs(stacked, tuple(texts), tuple(things), tuple(clip_ids))
@@ -389,6 +433,10 @@ class TrainSettings:
     device: str = "cpu"  # "cuda" trains on a GPU; batches are still drawn on the CPU
     init_weights: str | None = None  # full-model weights to fine-tune instead of random ones
     motion_captions: bool = False  # frames also captioned with what moves in their segment
+    size_captions: bool = False  # frames also captioned with the clear sizes of their objects
+    # weight of the size loss: for a frame and one sized caption it shows, pick that caption
+    # against the same caption with the other size word (small <-> large)
+    size_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -436,8 +484,8 @@ def train_world_clip(
 def training_pairs(settings: TrainSettings) -> FramePairs:
     """The frames and texts of the training world `settings` names (generated, then deleted).
 
-    The pairs depend on the seed, the video count, the durations and `motion_captions` only, so
-    runs that differ in other settings can share one call.
+    The pairs depend on the seed, the video count, the durations, `motion_captions` and
+    `size_captions` only, so runs that differ in other settings can share one call.
     """
     from vsearch.synth.generator import generate_world
 
@@ -453,7 +501,10 @@ def training_pairs(settings: TrainSettings) -> FramePairs:
             workers=settings.workers,
         )
         return decode_world(
-            Path(scratch), workers=settings.workers, motion_captions=settings.motion_captions
+            Path(scratch),
+            workers=settings.workers,
+            motion_captions=settings.motion_captions,
+            size_captions=settings.size_captions,
         )
 
 
@@ -506,6 +557,8 @@ class _Batch(NamedTuple):
     captions: torch.Tensor  # (B, V) 1 where vocabulary caption v is true of frame b
     place_frames: torch.Tensor  # (K,) frames given a place choice (TrainSettings.place_weight)
     place_columns: torch.Tensor  # (K, P) columns of their caption and its other places; -1 pads
+    size_frames: torch.Tensor  # (L,) frames given a size choice (TrainSettings.size_weight)
+    size_columns: torch.Tensor  # (L, 2) columns of their caption and its other size; -1 pads
 
 
 class _Trainer:
@@ -543,11 +596,15 @@ class _Trainer:
         self.parts = parts
         placing = settings.place_negatives or settings.place_weight > 0
         self.place_variants = _place_variants(self.vocabulary) if placing else {}
-        # per frame, its captions that place something: fixed, so found once, not every step
-        self.frame_places = [
-            [int(t) for t in texts if self.place_variants.get(int(t))]
-            for texts in (self.frame_texts if settings.place_weight > 0 else ())
-        ]
+        self.size_variants = _size_variants(self.vocabulary) if settings.size_weight > 0 else {}
+        # per frame, its captions that place or size something: fixed, so found once, not
+        # every step
+        self.frame_places = _frames_with_variants(
+            self.frame_texts if settings.place_weight > 0 else [], self.place_variants
+        )
+        self.frame_sizes = _frames_with_variants(
+            self.frame_texts if settings.size_weight > 0 else [], self.size_variants
+        )
         embed_dim = int(model.text_projection.shape[1])
         self.caption_head = torch.nn.Linear(embed_dim, len(self.vocabulary)).to(self.device)
         if settings.init_weights is not None:
@@ -644,9 +701,12 @@ class _Trainer:
         if self.settings.place_negatives:
             for text in drawn:
                 texts.update(self.place_variants.get(text, ()))
-        placed = self._place_choices(rows) if self.settings.place_weight > 0 else {}
+        placed = self._choices(rows, self.frame_places) if self.settings.place_weight > 0 else {}
         for caption in placed.values():
             texts.update((caption, *self.place_variants[caption]))
+        sized = self._choices(rows, self.frame_sizes) if self.settings.size_weight > 0 else {}
+        for caption in sized.values():
+            texts.update((caption, *self.size_variants[caption]))
         unique = sorted(texts)
         truth = np.zeros((len(rows), len(unique)), dtype=np.float32)
         captions = np.zeros((len(rows), len(self.vocabulary)), dtype=np.float32)
@@ -656,27 +716,25 @@ class _Trainer:
         pixels = torch.from_numpy(self.pairs.frames[rows]).to(self.device).float() / 255.0
         pixels = (pixels - self.mean) / self.std
         column = {text: j for j, text in enumerate(unique)}
-        width = 1 + max((len(self.place_variants[c]) for c in placed.values()), default=0)
-        place_columns = np.full((len(placed), width), -1, dtype=np.int64)
-        for k, caption in enumerate(placed.values()):
-            group = [column[t] for t in (caption, *self.place_variants[caption])]
-            place_columns[k, : len(group)] = group
         return _Batch(
             pixels,
             self.token_ids[torch.as_tensor(unique, device=self.device)],
             torch.from_numpy(truth).to(self.device),
             torch.from_numpy(captions).to(self.device),
             torch.as_tensor(list(placed), dtype=torch.long, device=self.device),
-            torch.from_numpy(place_columns).to(self.device),
+            _variant_columns(placed, self.place_variants, column).to(self.device),
+            torch.as_tensor(list(sized), dtype=torch.long, device=self.device),
+            _variant_columns(sized, self.size_variants, column).to(self.device),
         )
 
-    def _place_choices(self, rows: np.ndarray) -> dict[int, int]:
-        """Per frame of the batch that has one, a random caption placing something it shows."""
+    def _choices(self, rows: np.ndarray, frame_captions: list[list[int]]) -> dict[int, int]:
+        """Per frame of the batch that has one, a random caption among `frame_captions` of it
+        (its captions that place, or size, something it shows)."""
         chosen: dict[int, int] = {}
         for i, row in enumerate(rows):
-            placing = self.frame_places[row]
-            if placing:
-                chosen[i] = int(self.rng.choice(placing))
+            options = frame_captions[row]
+            if options:
+                chosen[i] = int(self.rng.choice(options))
         return chosen
 
     def _loss(self, batch: _Batch) -> torch.Tensor:
@@ -696,12 +754,35 @@ class _Trainer:
         ) / len(batch.pixels)
         loss = contrastive + self.settings.caption_weight * caption_loss
         if len(batch.place_frames):
-            loss = loss + self.settings.place_weight * _place_loss(logits, truth, batch)
+            place_loss = _variant_loss(logits, truth, batch.place_frames, batch.place_columns)
+            loss = loss + self.settings.place_weight * place_loss
+        if len(batch.size_frames):
+            size_loss = _variant_loss(logits, truth, batch.size_frames, batch.size_columns)
+            loss = loss + self.settings.size_weight * size_loss
         return loss
 
     def _probe_loss(self, batch: _Batch) -> float:
         with torch.no_grad():
             return float(self._loss(batch))
+
+
+def _variant_columns(
+    chosen: dict[int, int], variants: dict[int, tuple[int, ...]], column: dict[int, int]
+) -> torch.Tensor:
+    """(K, P) batch columns of each chosen caption then its variants, -1 padded."""
+    width = 1 + max((len(variants[c]) for c in chosen.values()), default=0)
+    columns = np.full((len(chosen), width), -1, dtype=np.int64)
+    for k, caption in enumerate(chosen.values()):
+        group = [column[t] for t in (caption, *variants[caption])]
+        columns[k, : len(group)] = group
+    return torch.from_numpy(columns)
+
+
+def _frames_with_variants(
+    frame_texts: Sequence[np.ndarray], variants: dict[int, tuple[int, ...]]
+) -> list[list[int]]:
+    """Per frame, its captions that have at least one variant."""
+    return [[int(t) for t in texts if variants.get(int(t))] for texts in frame_texts]
 
 
 def _place_variants(vocabulary: Sequence[str]) -> dict[int, tuple[int, ...]]:
@@ -728,12 +809,37 @@ def _place_variants(vocabulary: Sequence[str]) -> dict[int, tuple[int, ...]]:
     return variants
 
 
-def _place_loss(logits: torch.Tensor, truth: torch.Tensor, batch: _Batch) -> torch.Tensor:
-    """Cross-entropy of each chosen frame over its caption's places (every place the frame
-    shows counts as right)."""
-    columns = batch.place_columns.clamp_min(0)
-    frames = batch.place_frames.unsqueeze(1)
-    padded = batch.place_columns < 0
+def _size_variants(vocabulary: Sequence[str]) -> dict[int, tuple[int, ...]]:
+    """For each sized caption ("a small red star ..."), the vocabulary's caption with the other
+    size word ("a large red star ..."), if it holds one.
+
+    As with places, a random batch rarely holds one object at two sizes, so without them size
+    would almost never decide a pair; the size loss (`TrainSettings.size_weight`) makes it
+    decide for every frame with a sized caption.
+    """
+    index = {text: i for i, text in enumerate(vocabulary)}
+    swaps = {"a small ": "a large ", "a large ": "a small "}
+    variants: dict[int, tuple[int, ...]] = {}
+    for i, text in enumerate(vocabulary):
+        for size, other in swaps.items():
+            if text.startswith(size):
+                j = index.get(other + text[len(size) :])
+                variants[i] = () if j is None else (j,)
+                break
+    return variants
+
+
+def _variant_loss(
+    logits: torch.Tensor, truth: torch.Tensor, frames: torch.Tensor, columns: torch.Tensor
+) -> torch.Tensor:
+    """Cross-entropy of each chosen frame over its caption and that caption's variants (its
+    other places, or its other size): every variant the frame also shows counts as right.
+
+    `columns` holds, per frame of `frames`, the logit columns of the caption then its variants,
+    padded with -1."""
+    padded = columns < 0
+    columns = columns.clamp_min(0)
+    frames = frames.unsqueeze(1)
     scores = logits[frames, columns].masked_fill(padded, float("-inf"))
     right = truth[frames, columns].masked_fill(padded, 0.0)
     log_p = F.log_softmax(scores, dim=1).masked_fill(padded, 0.0)
@@ -917,6 +1023,14 @@ def _cli_group() -> click.Group:
         show_default=True, help="Also caption frames with what moves in their segment.",
     )  # fmt: skip
     @click.option(
+        "--size-captions/--no-size-captions", default=TrainSettings.size_captions,
+        show_default=True, help="Also caption frames with the clear sizes of their objects.",
+    )  # fmt: skip
+    @click.option(
+        "--size-weight", default=TrainSettings.size_weight, show_default=True,
+        help="Weight of the loss that picks a frame's sized caption against its other size.",
+    )  # fmt: skip
+    @click.option(
         "--learning-rate", default=TrainSettings.learning_rate, show_default=True,
         help="Peak of the cosine schedule (lower it when fine-tuning).",
     )  # fmt: skip
@@ -936,6 +1050,8 @@ def _cli_group() -> click.Group:
         live_blocks: int,
         init_weights: str | None,
         motion_captions: bool,
+        size_captions: bool,
+        size_weight: float,
         learning_rate: float,
     ) -> None:
         """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
@@ -957,6 +1073,8 @@ def _cli_group() -> click.Group:
             live_blocks=live_blocks,
             init_weights=init_weights,
             motion_captions=motion_captions,
+            size_captions=size_captions,
+            size_weight=size_weight,
             learning_rate=learning_rate,
         )
         report = train_world_clip(out_weights, settings, on_progress=_log_step)
