@@ -15,6 +15,7 @@ from tests.search.test_engine_known_answer import CLIPS, DIM, FPS, _unit, engine
 from tests.search.test_sequence import videos_with_stretches
 from vsearch.search.motion import (
     SHOT_CHANGE_COSINE,
+    motion_kind,
     motion_states,
     presence_change,
     presence_curve,
@@ -41,6 +42,16 @@ from vsearch.search.sequence import ordered_match, weighted_parts
         ("a boat goes from the right to the left", ("a boat on the right", "a boat on the left")),
         ("a man runs right past the car", ()),  # "right" is no direction here
         ("a red star moves up", ()),  # vertical motion is left as it is
+        ("a red star grows", ("a small red star", "a large red star")),
+        (
+            "an orange cross shrinks on a gray background",
+            (
+                "a large orange cross on a gray background",
+                "a small orange cross on a gray background",
+            ),
+        ),  # fmt: skip
+        ("The balloon gets bigger", ("the small balloon", "the large balloon")),
+        ("a dog catches a frisbee", ()),
         ("a red star on the left", ()),  # a place, not a motion
         ("moves to the left", ()),  # nothing that moves
         ("a ball rolls from left to left", ()),
@@ -50,9 +61,16 @@ def test_motion_states(clause: str, states: tuple[str, ...]) -> None:
     assert motion_states(clause) == states
 
 
+def test_motion_kind_names_how_a_clause_is_rewritten() -> None:
+    assert motion_kind("a red star moves to the left") == "sideways"
+    assert motion_kind("a red star shrinks") == "size"
+    assert motion_kind("a red star moves up") is None
+    assert motion_kind("a red star appears") is None
+
+
 def test_weighted_parts_split_events_then_motions() -> None:
     assert weighted_parts("a dog catches a frisbee") == ()
-    assert weighted_parts("a red star moves up") == ()
+    assert weighted_parts("a red star appears") == ()
     assert weighted_parts("a red star moves to the left") == (
         ("a red star on the right", 0.5), ("a red star on the left", 0.5),
     )  # fmt: skip

@@ -1,17 +1,19 @@
-"""Motion matched from single frames: sideways motion as two places in order, and appearing or
-disappearing as a change of the match inside one shot.
+"""Motion matched from single frames: sideways motion as two places in order, growing and
+shrinking as two sizes in order, and appearing or disappearing as a change of the match inside
+one shot.
 
 One frame cannot show which way something moves, and the coarse index holds one embedding per
 frame, so "a red star moves to the left" matches every frame with a red star about equally, in
 the video where it moves right or stands still as much as in the right one. Where the thing is
 can be seen in one frame, and sideways motion is a change of place, so search matches such a
 clause as its start and end places at clips in order, exactly as it matches "X, then Y"
-(see sequence.py).
+(see sequence.py). Size can be seen in one frame too: "a red star grows" is matched as "a small
+red star", then "a large red star".
 
-Only sideways motion is rewritten. Vertical motion ("moves up") was tried the same way ("at the
-bottom", then "at the top") and lowered the share of right videos first on the synthetic world,
-whose captions name the side before the height (a thing climbing on the left is "on the left"
-throughout); growing and shrinking have no one-frame place to test.
+Vertical motion ("moves up") was tried the same way ("at the bottom", then "at the top") and
+lowered the share of right videos first on the synthetic world, whose captions name the side
+before the height (a thing climbing on the left is "on the left" throughout), so it is left as
+written.
 
 "X appears" has no place either, but it has a before and an after: the frames where X is absent
 and then present belong to the same shot, whereas X at the start of a new shot is just a cut.
@@ -42,11 +44,34 @@ _ACROSS = re.compile(
     re.IGNORECASE,
 )
 _OTHER_SIDE = {"left": "right", "right": "left"}
+_GROW = (
+    r"grows|grow|growing|gets\s+bigger|getting\s+bigger|gets\s+larger|getting\s+larger"
+    r"|expands|expanding|swells|swelling"
+)
+_SHRINK = r"shrinks|shrink|shrinking|gets\s+smaller|getting\s+smaller|contracts|contracting"
+_SIZE_CHANGE = re.compile(
+    rf"^(?P<subject>.+?)\s+(?:(?P<grow>{_GROW})|{_SHRINK})\b(?P<rest>.*)$", re.IGNORECASE
+)
+_ARTICLE = re.compile(r"^(?:(?P<article>an?|the)\s+)?(?P<noun>.+)$", re.IGNORECASE)
 
 
 def motion_states(clause: str) -> tuple[str, ...]:
-    """The clause's start and end places when it says something moves sideways, else ()."""
+    """The clause's start and end states when it says something moves sideways (two places) or
+    grows or shrinks (two sizes), else ()."""
     clause = clause.strip()
+    return _sideways_states(clause) or _size_states(clause)
+
+
+def motion_kind(clause: str) -> str | None:
+    """'sideways' or 'size' when `motion_states` rewrites the clause as places or sizes, else
+    None (for reports that count each kind apart)."""
+    clause = clause.strip()
+    if _sideways_states(clause):
+        return "sideways"
+    return "size" if _size_states(clause) else None
+
+
+def _sideways_states(clause: str) -> tuple[str, ...]:
     found = _ACROSS.match(clause)
     if found is not None:
         start, end = found["start"].lower(), found["side"].lower()
@@ -62,6 +87,29 @@ def motion_states(clause: str) -> tuple[str, ...]:
     if not subject:
         return ()
     return (f"{subject} on the {start}{rest}", f"{subject} on the {end}{rest}")
+
+
+def _size_states(clause: str) -> tuple[str, ...]:
+    found = _SIZE_CHANGE.match(clause)
+    if found is None:
+        return ()
+    subject, rest = found["subject"].strip(" ,;"), found["rest"].rstrip(" .")
+    if not subject:
+        return ()
+    sizes = ("small", "large") if found["grow"] else ("large", "small")
+    return tuple(f"{_sized(subject, size)}{rest}" for size in sizes)
+
+
+def _sized(subject: str, size: str) -> str:
+    """'an orange star' -> 'a small orange star'; 'the ball' -> 'the small ball'."""
+    parts = _ARTICLE.match(subject)
+    assert parts is not None  # the pattern matches any non-empty text
+    article = (parts["article"] or "").lower()
+    if article in ("a", "an"):
+        return f"a {size} {parts['noun']}"
+    if article == "the":
+        return f"the {size} {parts['noun']}"
+    return f"{size} {parts['noun']}"
 
 
 # Set on the synthetic world's tuning seeds (11-13, world CLIP): consecutive clips of one segment
