@@ -38,7 +38,7 @@ def _search_options(command: Callable) -> Callable:
                      show_default=True, help="Grounding model, or the CLIP similarity curve."),
         click.option("--whole-query", is_flag=True,
                      help="Match the text as written (no 'X, then Y' parts, no motion matched "
-                          "as places or as a change within a shot)."),
+                          "as places, sizes or a change within a shot)."),
         click.option("--grounding-checkpoint", type=click.Path(path_type=Path, dir_okay=False),
                      default=None,
                      help=HELP["grounding_checkpoint"] + " [env VSEARCH_GROUNDING_CHECKPOINT]"),

@@ -17,9 +17,10 @@ QUERY_BATCH = 32  # texts per CLIP text forward in batch mode
 @dataclass(frozen=True)
 class EncodedQuery:
     """A query as the pipeline uses it: unit embedding (E,), tokens (L,4,W), and for a
-    sequence query ("X, then Y") or a sideways motion its parts, each encoded alone, with
-    their weights (see sequence.py); `presence_change` is +1 for a query or part that says
-    something appears, -1 for disappears (see motion.py), and stays 0 on a query with parts."""
+    sequence query ("X, then Y"), a sideways motion or a size change its parts, each encoded
+    alone, with their weights (see sequence.py); `presence_change` is +1 for a query or part
+    that says something appears, -1 for disappears (see motion.py), and stays 0 on a query
+    with parts."""
 
     text: str
     embedding: np.ndarray
@@ -47,8 +48,9 @@ def encode_queries(
     split_sequences: bool = True,
 ) -> list[EncodedQuery]:
     """Encode `texts` in batches with the library's CLIP (an `encoder.ClipEncoder`); with
-    `split_sequences`, the parts of a sequence query or a sideways motion are encoded too, and a
-    one-event query that says something appears or disappears is marked as such."""
+    `split_sequences`, the parts of a sequence query or of a motion rewritten as states (see
+    motion.py) are encoded too, and a one-event query that says something appears or
+    disappears is marked as such."""
     checked = [check_query(text) for text in texts]
     whole = _encode(encoder, checked, batch_size)
     if not split_sequences:

@@ -26,7 +26,7 @@ class SearchOptions:
     path_glob: str | None = None
     candidates: int = 20
     grounding: GroundingKind = "r2"
-    # "X, then Y" and sideways motion as parts in order (sequence.py), appearing and
+    # "X, then Y", sideways motion and size changes as parts in order (sequence.py), appearing and
     # disappearing as a change within a shot (motion.py); False matches the text as written
     split_sequences: bool = True
 

@@ -5,8 +5,9 @@ the whole text matches no clip well and the video where X is followed by Y does 
 Search therefore splits a query at English sequence words ("then", "and then", "followed by",
 "after that"), retrieves clips for every part as well as for the whole text, and scores a
 moment's coarse evidence as the best mean of the parts' cosines at clips taken in order.
-The grounder still reads the whole query. A clause that says something moves sideways is
-matched the same way, as its start and end places in order (see motion.py).
+The grounder still reads the whole query. A clause that says something moves sideways, grows
+or shrinks is matched the same way, as its start and end places or sizes in order (see
+motion.py).
 
 Measured on the synthetic world's tuning seed (20 videos, 113 "X, then Y" queries, R2 search;
 see docs/search.md#sequence-queries): with the whole text's best clip as coarse evidence, the
@@ -41,7 +42,7 @@ def weighted_parts(query: str) -> tuple[tuple[str, float], ...]:
     query is matched as one text.
 
     Every event of a sequence query weighs the same; an event that says something moves
-    sideways becomes its two places, which share that event's weight.
+    sideways, grows or shrinks becomes its two places or sizes, which share that event's weight.
     """
     events = sequence_parts(query) or (query.strip(),)
     states = [motion_states(event) or (event,) for event in events]
