@@ -68,8 +68,8 @@ def _tour(out_dir: Path, videos: int, seed: int) -> None:
     sequences = [q for q in queries if sequence_parts(q["query"])]
     shown = [q for q in queries if q["kind"] == "static"][:2]
     motions = [q for q in queries if q["kind"] == "temporal" and q not in sequences]
-    sideways = [q for q in motions if motion_states(q["query"])]  # matched as two places
-    shown += (sideways or motions)[:1]
+    rewritten = [q for q in motions if motion_states(q["query"])]  # matched as places or sizes
+    shown += (rewritten or motions)[:1]
     shown += sequences[:1]
     with Library.open(settings=settings) as library:
         for query in shown:
