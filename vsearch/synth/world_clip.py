@@ -221,7 +221,12 @@ def visible_things(world: World, video_id: str, t_s: float) -> tuple[str, ...]:
 
 
 def _plan_texts(
-    plan: VideoPlan, t_s: float, *, motion: bool = False, sizes: bool = False
+    plan: VideoPlan,
+    t_s: float,
+    *,
+    motion: bool = False,
+    sizes: bool = False,
+    corners: bool = False,
 ) -> tuple[str, ...]:
     segment = plan.segment_at(t_s)
     texts = list(segment_frame_captions(segment, t_s))
@@ -230,7 +235,29 @@ def _plan_texts(
         texts.extend(_motion_forms(segment, t_s))
     if sizes:
         texts.extend(_size_forms(segment, t_s))
+    if corners:
+        texts.extend(_corner_forms(segment, t_s))
     return tuple(dict.fromkeys(texts))
+
+
+def _corner_forms(segment: Segment, t_s: float) -> list[str]:
+    """The height of each visible object in a corner cell ("a red star at the top"): frame
+    captions name the side first (a thing at the top left is "on the left"), yet it is also at
+    the top, and "moves up" can only be matched as "at the bottom", then "at the top" if the
+    model knows the height of things at the sides too."""
+    backdrop = background_phrase(background_key(segment.background))
+    forms: list[str] = []
+    for track in segment.objects:
+        state = track.state_at(t_s, segment.start_s, segment.end_s)
+        if state is None:
+            continue
+        x_frac, y_frac, _ = state
+        if 1 / 3 <= x_frac <= 2 / 3 or 1 / 3 <= y_frac <= 2 / 3:
+            continue
+        height = REGION_PHRASES["top" if y_frac < 1 / 3 else "bottom"]
+        thing = f"{object_phrase(track.shape, track.colour)} {height}"
+        forms.extend((thing, f"{thing} on {backdrop}"))
+    return forms
 
 
 def _motion_forms(segment: Segment, t_s: float) -> list[str]:
@@ -342,6 +369,7 @@ def decode_world(
     workers: int = 1,
     motion_captions: bool = False,
     size_captions: bool = False,
+    corner_captions: bool = False,
 ) -> FramePairs:
     """One frame per 2 s clip of every video of a world, decoded as the indexer decodes them
     (at `size`, default the shipped model's input size); `workers` > 1 decodes on that many
@@ -354,7 +382,7 @@ def decode_world(
     jobs = [
         _DecodeJob(
             world_dir / VIDEOS_DIR / f"{plan.video_id}.mp4", plan, size, with_texts,
-            motion_captions, size_captions,
+            motion_captions, size_captions, corner_captions,
         )  # fmt: skip
         for plan in world.plans
     ]
@@ -380,6 +408,7 @@ class _DecodeJob:
     with_texts: bool
     motion_captions: bool
     size_captions: bool
+    corner_captions: bool
 
 
 def _decode_video(job: _DecodeJob) -> FramePairs:
@@ -393,7 +422,8 @@ def _decode_video(job: _DecodeJob) -> FramePairs:
         if job.with_texts:
             texts.append(
                 _plan_texts(
-                    job.plan, sampled.pts_s, motion=job.motion_captions, sizes=job.size_captions
+                    job.plan, sampled.pts_s, motion=job.motion_captions, sizes=job.size_captions,
+                    corners=job.corner_captions,
                 )
             )
             things.append(_plan_things(job.plan, sampled.pts_s))
@@ -434,6 +464,7 @@ class TrainSettings:
     init_weights: str | None = None  # full-model weights to fine-tune instead of random ones
     motion_captions: bool = False  # frames also captioned with what moves in their segment
     size_captions: bool = False  # frames also captioned with the clear sizes of their objects
+    corner_captions: bool = False  # things in a corner also captioned with their height
     # weight of the size loss: for a frame and one sized caption it shows, pick that caption
     # against the same caption with the other size word (small <-> large)
     size_weight: float = 0.0
@@ -505,6 +536,7 @@ def training_pairs(settings: TrainSettings) -> FramePairs:
             workers=settings.workers,
             motion_captions=settings.motion_captions,
             size_captions=settings.size_captions,
+            corner_captions=settings.corner_captions,
         )
 
 
@@ -1027,6 +1059,10 @@ def _cli_group() -> click.Group:
         show_default=True, help="Also caption frames with the clear sizes of their objects.",
     )  # fmt: skip
     @click.option(
+        "--corner-captions/--no-corner-captions", default=TrainSettings.corner_captions,
+        show_default=True, help="Also caption things in a corner with their height.",
+    )  # fmt: skip
+    @click.option(
         "--size-weight", default=TrainSettings.size_weight, show_default=True,
         help="Weight of the loss that picks a frame's sized caption against its other size.",
     )  # fmt: skip
@@ -1051,6 +1087,7 @@ def _cli_group() -> click.Group:
         init_weights: str | None,
         motion_captions: bool,
         size_captions: bool,
+        corner_captions: bool,
         size_weight: float,
         learning_rate: float,
     ) -> None:
@@ -1074,6 +1111,7 @@ def _cli_group() -> click.Group:
             init_weights=init_weights,
             motion_captions=motion_captions,
             size_captions=size_captions,
+            corner_captions=corner_captions,
             size_weight=size_weight,
             learning_rate=learning_rate,
         )
