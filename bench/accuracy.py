@@ -13,7 +13,7 @@ real search pipeline (`Library.search_batch`) with three ways of finding moments
 
 Reported per method and per query kind (all / static / temporal; sequence: the temporal
 queries search splits into parts, "X, then Y"; motion: the other temporal queries, one thing's
-motion; sideways: the motions search matches as two places in order; size: growing and
+motion; sideways / vertical: the motions search matches as two places in order; size: growing and
 shrinking, matched as two sizes in order; appear: things that appear or disappear, matched as a
 change within a shot): right video at rank 1 and
 within the top 5 (library-wide ranking, one moment per video), and with the standard
@@ -136,10 +136,11 @@ def score(
         kinds.setdefault(query["kind"], []).append(query)
     kinds["sequence"] = [q for q in queries if sequence_parts(q["query"])]
     # one-event temporal queries: a thing's motion ("a red circle moves up"); sideways: the
-    # motions search matches as two places in order; size: as two sizes; appear: appearing or
-    # disappearing things
+    # motions search matches as two places in order (vertical: up or down); size: as two sizes;
+    # appear: appearing or disappearing things
     kinds["motion"] = [q for q in kinds.get("temporal", []) if not sequence_parts(q["query"])]
     kinds["sideways"] = [q for q in kinds["motion"] if motion_kind(q["query"]) == "sideways"]
+    kinds["vertical"] = [q for q in kinds["motion"] if motion_kind(q["query"]) == "vertical"]
     kinds["size"] = [q for q in kinds["motion"] if motion_kind(q["query"]) == "size"]
     kinds["appear"] = [q for q in kinds["motion"] if presence_change(q["query"])]
     out = {}

@@ -41,7 +41,17 @@ from vsearch.search.sequence import ordered_match, weighted_parts
         ("a cyclist rides from left to right", ("a cyclist on the left", "a cyclist on the right")),
         ("a boat goes from the right to the left", ("a boat on the right", "a boat on the left")),
         ("a man runs right past the car", ()),  # "right" is no direction here
-        ("a red star moves up", ()),  # vertical motion is left as it is
+        ("a red star moves up", ("a red star at the bottom", "a red star at the top")),
+        (
+            "a white square moves down on a gray background",
+            (
+                "a white square at the top on a gray background",
+                "a white square at the bottom on a gray background",
+            ),
+        ),  # fmt: skip
+        ("A balloon rises", ("A balloon at the bottom", "A balloon at the top")),
+        ("a man walks up the stairs", ()),  # a path, not a height on screen
+        ("a ball goes up and down", ()),
         ("a red star grows", ("a small red star", "a large red star")),
         (
             "an orange cross shrinks on a gray background",
@@ -64,7 +74,7 @@ def test_motion_states(clause: str, states: tuple[str, ...]) -> None:
 def test_motion_kind_names_how_a_clause_is_rewritten() -> None:
     assert motion_kind("a red star moves to the left") == "sideways"
     assert motion_kind("a red star shrinks") == "size"
-    assert motion_kind("a red star moves up") is None
+    assert motion_kind("a red star moves up") == "vertical"
     assert motion_kind("a red star appears") is None
 
 

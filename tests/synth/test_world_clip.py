@@ -380,3 +380,30 @@ def test_without_sized_captions_the_size_weight_changes_nothing(sized_pairs, tmp
     weighted = replace(settings, size_weight=1.0)
     on = train_on_pairs(tmp_path / "on.safetensors", plain, weighted)
     assert on.final_loss == off.final_loss
+
+
+def test_corner_captions_give_things_in_a_corner_their_height(tmp_path: Path):
+    generate_world(tmp_path, videos=12, seed=HELD_OUT_SEED, write_videos=False)
+    world = read_world(tmp_path)
+    corners = 0
+    for plan in world.plans:
+        for segment in plan.segments:
+            backdrop = background_phrase(background_key(segment.background))
+            for t_s in np.arange(segment.start_s + 1.0, segment.end_s, 2.0):
+                plain = _plan_texts(plan, float(t_s))
+                cornered = _plan_texts(plan, float(t_s), corners=True)
+                expected: set[str] = set()
+                for track in segment.objects:
+                    state = track.state_at(float(t_s), segment.start_s, segment.end_s)
+                    if state is None:
+                        continue
+                    x_frac, y_frac, _ = state
+                    side = region_of(x_frac, y_frac) in ("left", "right")
+                    if not side or 1 / 3 <= y_frac <= 2 / 3:
+                        continue
+                    corners += 1
+                    height = "at the top" if y_frac < 1 / 3 else "at the bottom"
+                    thing = f"{object_phrase(track.shape, track.colour)} {height}"
+                    expected.update((thing, f"{thing} on {backdrop}"))
+                assert set(cornered) - set(plain) == expected - set(plain)
+    assert corners > 0

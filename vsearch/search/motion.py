@@ -10,10 +10,10 @@ clause as its start and end places at clips in order, exactly as it matches "X, 
 (see sequence.py). Size can be seen in one frame too: "a red star grows" is matched as "a small
 red star", then "a large red star".
 
-Vertical motion ("moves up") was tried the same way ("at the bottom", then "at the top") and
-lowered the share of right videos first on the synthetic world, whose captions name the side
-before the height (a thing climbing on the left is "on the left" throughout), so it is left as
-written.
+Vertical motion is matched the same way ("at the bottom", then "at the top" for "moves up").
+On the synthetic world this needed a CLIP that knows the height of things at the sides too: its
+frame captions name the side first, and a thing climbing on the left was "on the left"
+throughout until corner captions were added to its training.
 
 "X appears" has no place either, but it has a before and an after: the frames where X is absent
 and then present belong to the same shot, whereas X at the start of a new shot is just a cut.
@@ -44,6 +44,11 @@ _ACROSS = re.compile(
     re.IGNORECASE,
 )
 _OTHER_SIDE = {"left": "right", "right": "left"}
+_UPWARDS = re.compile(
+    rf"^(?P<subject>.+?)\s+(?:(?:{_VERB})\s+(?P<dir>up|down)(?:wards?)?|(?P<rise>rises|rising|climbs"
+    r"|climbing|ascends|ascending)|(?P<fall>sinks|sinking|descends|descending))\b(?P<rest>.*)$",
+    re.IGNORECASE,
+)
 _GROW = (
     r"grows|grow|growing|gets\s+bigger|getting\s+bigger|gets\s+larger|getting\s+larger"
     r"|expands|expanding|swells|swelling"
@@ -56,18 +61,20 @@ _ARTICLE = re.compile(r"^(?:(?P<article>an?|the)\s+)?(?P<noun>.+)$", re.IGNORECA
 
 
 def motion_states(clause: str) -> tuple[str, ...]:
-    """The clause's start and end states when it says something moves sideways (two places) or
-    grows or shrinks (two sizes), else ()."""
+    """The clause's start and end states when it says something moves sideways or up or down
+    (two places) or grows or shrinks (two sizes), else ()."""
     clause = clause.strip()
-    return _sideways_states(clause) or _size_states(clause)
+    return _sideways_states(clause) or _vertical_states(clause) or _size_states(clause)
 
 
 def motion_kind(clause: str) -> str | None:
-    """'sideways' or 'size' when `motion_states` rewrites the clause as places or sizes, else
-    None (for reports that count each kind apart)."""
+    """'sideways', 'vertical' or 'size' when `motion_states` rewrites the clause as places or
+    sizes, else None (for reports that count each kind apart)."""
     clause = clause.strip()
     if _sideways_states(clause):
         return "sideways"
+    if _vertical_states(clause):
+        return "vertical"
     return "size" if _size_states(clause) else None
 
 
@@ -87,6 +94,18 @@ def _sideways_states(clause: str) -> tuple[str, ...]:
     if not subject:
         return ()
     return (f"{subject} on the {start}{rest}", f"{subject} on the {end}{rest}")
+
+
+def _vertical_states(clause: str) -> tuple[str, ...]:
+    found = _UPWARDS.match(clause)
+    if found is None:
+        return ()
+    subject, rest = found["subject"].strip(" ,;"), found["rest"].rstrip(" .")
+    if not subject or re.match(r"\s+(?:the|an?|and)\s", rest, re.IGNORECASE):
+        return ()  # "walks up the stairs" is a path, "goes up and down" no one direction
+    up = found["rise"] is not None or (found["dir"] or "").lower() == "up"
+    places = ("at the bottom", "at the top") if up else ("at the top", "at the bottom")
+    return tuple(f"{subject} {place}{rest}" for place in places)
 
 
 def _size_states(clause: str) -> tuple[str, ...]:
