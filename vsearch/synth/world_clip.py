@@ -71,7 +71,7 @@ from vsearch.synth.phrases import (
     digit_phrase,
     object_phrase,
 )
-from vsearch.synth.scene import Segment, VideoPlan, region_of
+from vsearch.synth.scene import ObjectTrack, Segment, VideoPlan, region_of
 from vsearch.synth.shapes import SHAPES
 from vsearch.synth.worldfile import QUERIES_FILE, VIDEOS_DIR, World, read_world
 
@@ -240,6 +240,18 @@ def _plan_texts(
     return tuple(dict.fromkeys(texts))
 
 
+def _visible_states(
+    segment: Segment, t_s: float
+) -> list[tuple[ObjectTrack, tuple[float, float, float]]]:
+    """Each object on screen at t with its (x_frac, y_frac, radius_frac) there."""
+    found = []
+    for track in segment.objects:
+        state = track.state_at(t_s, segment.start_s, segment.end_s)
+        if state is not None:
+            found.append((track, state))
+    return found
+
+
 def _corner_forms(segment: Segment, t_s: float) -> list[str]:
     """The height of each visible object in a corner cell ("a red star at the top"): frame
     captions name the side first (a thing at the top left is "on the left"), yet it is also at
@@ -247,11 +259,7 @@ def _corner_forms(segment: Segment, t_s: float) -> list[str]:
     model knows the height of things at the sides too."""
     backdrop = background_phrase(background_key(segment.background))
     forms: list[str] = []
-    for track in segment.objects:
-        state = track.state_at(t_s, segment.start_s, segment.end_s)
-        if state is None:
-            continue
-        x_frac, y_frac, _ = state
+    for track, (x_frac, y_frac, _) in _visible_states(segment, t_s):
         if 1 / 3 <= x_frac <= 2 / 3 or 1 / 3 <= y_frac <= 2 / 3:
             continue
         height = REGION_PHRASES["top" if y_frac < 1 / 3 else "bottom"]
@@ -292,11 +300,7 @@ def _size_forms(segment: Segment, t_s: float) -> list[str]:
     "a red star grows" can be matched as a small red star, then a large one."""
     backdrop = background_phrase(background_key(segment.background))
     forms: list[str] = []
-    for track in segment.objects:
-        state = track.state_at(t_s, segment.start_s, segment.end_s)
-        if state is None:
-            continue
-        x_frac, y_frac, radius_frac = state
+    for track, (x_frac, y_frac, radius_frac) in _visible_states(segment, t_s):
         size = size_word(radius_frac)
         if size is None:
             continue
