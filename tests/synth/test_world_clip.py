@@ -298,37 +298,44 @@ def test_the_variant_loss_is_the_cross_entropy_over_a_captions_variants():
     torch.testing.assert_close(_variant_loss(logits, truth, frames, columns), expected)
 
 
-def test_size_captions_name_exactly_the_clearly_small_and_large_objects(tmp_path: Path):
+def _frames_of_a_held_out_world(tmp_path: Path):
+    """(plan, backdrop phrase, t_s, [(track, (x, y, radius))]) for a frame every 2 s of a
+    12-video held-out world, with the objects on screen then."""
     generate_world(tmp_path, videos=12, seed=HELD_OUT_SEED, write_videos=False)
-    world = read_world(tmp_path)
-    seen = {"small": 0, "large": 0, None: 0}
-    for plan in world.plans:
+    for plan in read_world(tmp_path).plans:
         for segment in plan.segments:
             backdrop = background_phrase(background_key(segment.background))
             for t_s in np.arange(segment.start_s + 1.0, segment.end_s, 2.0):
-                plain = _plan_texts(plan, float(t_s))
-                sized = _plan_texts(plan, float(t_s), sizes=True)
-                assert set(plain) <= set(sized)
-                expected: set[str] = set()
-                for track in segment.objects:
-                    state = track.state_at(float(t_s), segment.start_s, segment.end_s)
-                    if state is None:
-                        continue
-                    x_frac, y_frac, radius_frac = state
-                    size = None
-                    if radius_frac <= SMALL_MAX_RADIUS:
-                        size = "small"
-                    elif radius_frac >= LARGE_MIN_RADIUS:
-                        size = "large"
-                    seen[size] += 1
-                    if size is None:
-                        continue
-                    # the place phrase is the one the frame's own place caption uses
-                    place = REGION_PHRASES[region_of(x_frac, y_frac)]
-                    assert f"{object_phrase(track.shape, track.colour)} {place}" in plain
-                    thing = f"a {size} {track.colour} {track.shape}"
-                    expected.update((thing, f"{thing} {place}", f"{thing} on {backdrop}"))
-                assert set(sized) - set(plain) == expected
+                states = [
+                    (track, track.state_at(float(t_s), segment.start_s, segment.end_s))
+                    for track in segment.objects
+                ]
+                on_screen = [(track, state) for track, state in states if state is not None]
+                yield plan, backdrop, float(t_s), on_screen
+
+
+def test_size_captions_name_exactly_the_clearly_small_and_large_objects(tmp_path: Path):
+    seen = {"small": 0, "large": 0, None: 0}
+    for plan, backdrop, t_s, on_screen in _frames_of_a_held_out_world(tmp_path):
+        plain = _plan_texts(plan, t_s)
+        sized = _plan_texts(plan, t_s, sizes=True)
+        assert set(plain) <= set(sized)
+        expected: set[str] = set()
+        for track, (x_frac, y_frac, radius_frac) in on_screen:
+            size = None
+            if radius_frac <= SMALL_MAX_RADIUS:
+                size = "small"
+            elif radius_frac >= LARGE_MIN_RADIUS:
+                size = "large"
+            seen[size] += 1
+            if size is None:
+                continue
+            # the place phrase is the one the frame's own place caption uses
+            place = REGION_PHRASES[region_of(x_frac, y_frac)]
+            assert f"{object_phrase(track.shape, track.colour)} {place}" in plain
+            thing = f"a {size} {track.colour} {track.shape}"
+            expected.update((thing, f"{thing} {place}", f"{thing} on {backdrop}"))
+        assert set(sized) - set(plain) == expected
     # every kind of size was checked, in numbers
     assert min(seen.values()) > 5, seen
 
@@ -383,27 +390,18 @@ def test_without_sized_captions_the_size_weight_changes_nothing(sized_pairs, tmp
 
 
 def test_corner_captions_give_things_in_a_corner_their_height(tmp_path: Path):
-    generate_world(tmp_path, videos=12, seed=HELD_OUT_SEED, write_videos=False)
-    world = read_world(tmp_path)
     corners = 0
-    for plan in world.plans:
-        for segment in plan.segments:
-            backdrop = background_phrase(background_key(segment.background))
-            for t_s in np.arange(segment.start_s + 1.0, segment.end_s, 2.0):
-                plain = _plan_texts(plan, float(t_s))
-                cornered = _plan_texts(plan, float(t_s), corners=True)
-                expected: set[str] = set()
-                for track in segment.objects:
-                    state = track.state_at(float(t_s), segment.start_s, segment.end_s)
-                    if state is None:
-                        continue
-                    x_frac, y_frac, _ = state
-                    side = region_of(x_frac, y_frac) in ("left", "right")
-                    if not side or 1 / 3 <= y_frac <= 2 / 3:
-                        continue
-                    corners += 1
-                    height = "at the top" if y_frac < 1 / 3 else "at the bottom"
-                    thing = f"{object_phrase(track.shape, track.colour)} {height}"
-                    expected.update((thing, f"{thing} on {backdrop}"))
-                assert set(cornered) - set(plain) == expected - set(plain)
+    for plan, backdrop, t_s, on_screen in _frames_of_a_held_out_world(tmp_path):
+        plain = _plan_texts(plan, t_s)
+        cornered = _plan_texts(plan, t_s, corners=True)
+        expected: set[str] = set()
+        for track, (x_frac, y_frac, _) in on_screen:
+            side = region_of(x_frac, y_frac) in ("left", "right")
+            if not side or 1 / 3 <= y_frac <= 2 / 3:
+                continue
+            corners += 1
+            height = "at the top" if y_frac < 1 / 3 else "at the bottom"
+            thing = f"{object_phrase(track.shape, track.colour)} {height}"
+            expected.update((thing, f"{thing} on {backdrop}"))
+        assert set(cornered) - set(plain) == expected - set(plain)
     assert corners > 0

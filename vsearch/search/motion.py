@@ -63,19 +63,27 @@ _ARTICLE = re.compile(r"^(?:(?P<article>an?|the)\s+)?(?P<noun>.+)$", re.IGNORECA
 def motion_states(clause: str) -> tuple[str, ...]:
     """The clause's start and end states when it says something moves sideways or up or down
     (two places) or grows or shrinks (two sizes), else ()."""
-    clause = clause.strip()
-    return _sideways_states(clause) or _vertical_states(clause) or _size_states(clause)
+    return _rewrite(clause)[1]
 
 
 def motion_kind(clause: str) -> str | None:
     """'sideways', 'vertical' or 'size' when `motion_states` rewrites the clause as places or
     sizes, else None (for reports that count each kind apart)."""
+    return _rewrite(clause)[0]
+
+
+def _rewrite(clause: str) -> tuple[str | None, tuple[str, ...]]:
+    """The first rewrite that applies, in this order, as (kind, states); (None, ()) if none."""
     clause = clause.strip()
-    if _sideways_states(clause):
-        return "sideways"
-    if _vertical_states(clause):
-        return "vertical"
-    return "size" if _size_states(clause) else None
+    for kind, states_of in (
+        ("sideways", _sideways_states),
+        ("vertical", _vertical_states),
+        ("size", _size_states),
+    ):
+        states = states_of(clause)
+        if states:
+            return kind, states
+    return None, ()
 
 
 def _sideways_states(clause: str) -> tuple[str, ...]:
@@ -90,7 +98,7 @@ def _sideways_states(clause: str) -> tuple[str, ...]:
             return ()
         end = found["side"].lower()
         start = _OTHER_SIDE[end]
-    subject, rest = found["subject"].strip(" ,;"), found["rest"].rstrip(" .")
+    subject, rest = _subject_and_rest(found)
     if not subject:
         return ()
     return (f"{subject} on the {start}{rest}", f"{subject} on the {end}{rest}")
@@ -100,7 +108,7 @@ def _vertical_states(clause: str) -> tuple[str, ...]:
     found = _UPWARDS.match(clause)
     if found is None:
         return ()
-    subject, rest = found["subject"].strip(" ,;"), found["rest"].rstrip(" .")
+    subject, rest = _subject_and_rest(found)
     if not subject or re.match(r"\s+(?:the|an?|and)\s", rest, re.IGNORECASE):
         return ()  # "walks up the stairs" is a path, "goes up and down" no one direction
     up = found["rise"] is not None or (found["dir"] or "").lower() == "up"
@@ -112,11 +120,16 @@ def _size_states(clause: str) -> tuple[str, ...]:
     found = _SIZE_CHANGE.match(clause)
     if found is None:
         return ()
-    subject, rest = found["subject"].strip(" ,;"), found["rest"].rstrip(" .")
+    subject, rest = _subject_and_rest(found)
     if not subject:
         return ()
     sizes = ("small", "large") if found["grow"] else ("large", "small")
     return tuple(f"{_sized(subject, size)}{rest}" for size in sizes)
+
+
+def _subject_and_rest(found: re.Match[str]) -> tuple[str, str]:
+    """What moves, and the words after the motion that stay on each state."""
+    return found["subject"].strip(" ,;"), found["rest"].rstrip(" .")
 
 
 def _sized(subject: str, size: str) -> str:
