@@ -13,10 +13,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m vsearch.demo demo-library
+	$(BIN)/python -m vsearch_lab.demo demo-library
 
 lint: $(STAMP)
-	$(BIN)/ruff check vsearch tests bench
+	$(BIN)/ruff check vsearch vsearch_lab tests bench
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -9,7 +9,9 @@ real search pipeline (`Library.search_batch`) with three ways of finding moments
 * zero-shot grounding (`--grounding zero-shot`);
 * R2 grounding (`--grounding r2`) with the shipped world R2 checkpoint;
 * the same with `--whole-query` (sequence queries, sideways motions and appearing or
-  disappearing things matched as one text).
+  disappearing things matched as one text);
+* R2 grounding with the default bundle's scoring profile (`scoring_profile` ViT-B-32/openai:
+  real queries stay whole, only "X, then Y" is split) instead of the world bundle's.
 
 Reported per method and per query kind (all / static / temporal; sequence: the temporal
 queries search splits into parts, "X, then Y"; motion: the other temporal queries, one thing's
@@ -45,16 +47,17 @@ from vsearch.evaluation.qvhighlights import (
     evaluate_qvhighlights,
     read_ground_truth,
 )
-from vsearch.search.motion import motion_kind, presence_change
 from vsearch.search.sequence import sequence_parts
-from vsearch.settings import load_settings
-from vsearch.synth import generate_world
-from vsearch.synth.world_clip import decode_world, world_clip_spec
-from vsearch.synth.world_r2 import world_r2_checkpoint
+from vsearch.settings import load_settings, replace
+from vsearch_lab import generate_world
+from vsearch_lab.planning import motion_kind, presence_change
+from vsearch_lab.world_clip import decode_world, world_clip_spec
+from vsearch_lab.world_r2 import world_r2_checkpoint
 
 CLIP_S = 2.0
 TOP_MOMENTS = 10
-METHODS = ("coarse", "zero-shot", "r2", "r2-whole-query")
+METHODS = ("coarse", "zero-shot", "r2", "r2-whole-query", "r2-default-profile")
+DEFAULT_PROFILE = "ViT-B-32/openai"
 BRIEF_KEYS = {
     "MR-R1@0.5": "MR-full-R1@0.5",
     "MR-R1@0.7": "MR-full-R1@0.7",
@@ -194,15 +197,17 @@ def main() -> None:
         rankings, predictions = coarse_predictions(world, queries)
         seconds["coarse"] = round(time.perf_counter() - coarse_started, 2)
         results["coarse"] = score(rankings, predictions, truths, queries)
-        with Library.open(settings=settings) as library:
-            for method in METHODS[1:]:
-                grounding = method.removesuffix("-whole-query")
+        for method in METHODS[1:]:
+            grounding = method.removesuffix("-whole-query").removesuffix("-default-profile")
+            profile = DEFAULT_PROFILE if method.endswith("-default-profile") else None
+            method_settings = replace(settings, scoring_profile=profile)
+            with Library.open(settings=method_settings) as library:
                 rankings, predictions, elapsed = pipeline_predictions(
                     library, queries_path, scratch / f"{method}.jsonl", grounding,
-                    split_sequences=method == grounding,
+                    split_sequences=not method.endswith("-whole-query"),
                 )  # fmt: skip
-                seconds[method] = round(elapsed, 2)
-                results[method] = score(rankings, predictions, truths, queries)
+            seconds[method] = round(elapsed, 2)
+            results[method] = score(rankings, predictions, truths, queries)
     report = {
         "world": {
             "seed": args.seed,

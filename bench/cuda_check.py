@@ -437,7 +437,7 @@ def compare_encoders(report, name, ref_encoder, encoder, frames, texts, toleranc
 
 def check_encoder(report: Report, size: Size, device: torch.device, half: str) -> None:
     from vsearch.encoder import ClipEncoder
-    from vsearch.synth.world_clip import world_clip_spec
+    from vsearch_lab.world_clip import world_clip_spec
 
     spec = world_clip_spec()
     rng = np.random.default_rng(SEED)

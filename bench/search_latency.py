@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vsearch.bundles import DEFAULT_BUNDLE
 from vsearch.search.candidates import plan_candidates
 from vsearch.search.coarse import coarse_hits
 from vsearch.search.engine import HITS_PER_CANDIDATE, MIN_HITS, STAGES, SearchEngine
@@ -175,6 +176,7 @@ def measure(
             tokens=TokenSource(ArrayStore(paths.features("bench")), lambda: encoder, fps=FPS),
             grounder=R2Grounder(r2, precision=precision),
             fps=FPS,
+            profile=DEFAULT_BUNDLE.profile,
         )
         timings: dict[str, list[float]] = {name: [] for name in ("text_encode", *STAGES,
                                                                  "end_to_end")}  # fmt: skip
@@ -182,7 +184,7 @@ def measure(
         for i, vector in enumerate(query_vectors):
             _synchronize(device)
             started = time.perf_counter()
-            [text] = encode_queries(encoder, [QUERY_TEXT])
+            [text] = encode_queries(encoder, [QUERY_TEXT], DEFAULT_BUNDLE.profile.planner)
             _synchronize(device)
             text_s = time.perf_counter() - started
             query = EncodedQuery(text.text, vector, text.tokens, False, text.token_count)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from vsearch.errors import LibraryError
+from vsearch.errors import InputError, LibraryError
 from vsearch.indexer.reports import IndexReport
 from vsearch.indexer.run import IndexOptions, IndexRun, IndexTarget, ProgressCallback
 from vsearch.settings import Settings, load_settings
@@ -58,33 +58,34 @@ def model_slug(model_id: str) -> str:
 
 
 def resolve_clip_spec(settings: Settings, stored_json: str | None):
-    """The CLIP the user named, else the one the library was indexed with, else the default."""
+    """The CLIP the user named, else the one the library was indexed with, else the default.
+
+    A name that is a model bundle's (vsearch.bundles) without weights of its own means that
+    bundle's CLIP, also when read back from a library: the bundle knows where its files are now.
+    """
+    from vsearch.bundles import bundle_named
     from vsearch.encoder.spec import spec_from_json, spec_from_options
 
     s = settings
     options = (s.clip_model, s.clip_pretrained, s.clip_weights, s.clip_config)
     if stored_json is not None and all(option is None for option in options):
-        return spec_from_json(json.loads(stored_json))
+        stored = spec_from_json(json.loads(stored_json))
+        bundle = bundle_named(stored.name)
+        return bundle.clip if bundle is not None else stored
+    bundle = bundle_named(s.clip_model)
+    if bundle is not None and s.clip_weights is None and s.clip_config is None:
+        return bundle.clip
     return spec_from_options(*options)
 
 
-def _warn_if_world_clip_on_real_footage(spec, paths: Sequence[Path]) -> None:
-    """The built-in world CLIP only knows generated worlds: say so when it meets other files.
-
-    A world is recognised by the `world.json` its generator writes beside `videos/`.
-    """
-    from vsearch.encoder.spec import BUILTIN_WORLD_CLIP
-
-    if spec.name != BUILTIN_WORLD_CLIP:
+def _warn_about_footage(bundle, paths: Sequence[Path]) -> None:
+    """Log the bundle's warning for each indexed path its models were not made for."""
+    if bundle is None or bundle.footage_warning is None:
         return
     for path in paths:
-        resolved = Path(path).expanduser().resolve()
-        if not any((folder / "world.json").is_file() for folder in (resolved, *resolved.parents)):
-            log.warning(
-                "%s is not a generated world: the built-in %s CLIP was trained only on "
-                "synthetic worlds, so its results on other footage are meaningless",
-                path, BUILTIN_WORLD_CLIP,
-            )  # fmt: skip
+        warning = bundle.footage_warning(Path(path).expanduser().resolve())
+        if warning:
+            log.warning("%s: %s", path, warning)
 
 
 def _load_encoder(spec, settings: Settings):
@@ -108,6 +109,7 @@ class Library:
         self.settings = settings
         self._catalog = catalog
         self._encoder = None
+        self._spec = None  # the library's CLIP spec, resolved once (its id may hash a file)
         self._search_sessions: dict[str, object] = {}  # grounding kind -> SearchSession
 
     @classmethod
@@ -148,7 +150,16 @@ class Library:
 
     # -- model -------------------------------------------------------------------------------
     def _clip_spec(self):
-        return resolve_clip_spec(self.settings, self._catalog.get_meta(SPEC_KEY))
+        if self._spec is None:
+            self._spec = resolve_clip_spec(self.settings, self._catalog.get_meta(SPEC_KEY))
+        return self._spec
+
+    def bundle(self):
+        """The model bundle of this library's CLIP (`vsearch.bundles.ModelBundle`), or None
+        when no bundle names it (local weights, another open_clip model)."""
+        from vsearch.bundles import bundle_for_clip
+
+        return bundle_for_clip(self._clip_spec())
 
     def encoder(self):
         """The CLIP encoder, loaded on first use and owned by this library object."""
@@ -203,7 +214,7 @@ class Library:
         with WriterLock(self.paths.lock):
             spec = self._clip_spec()
             self._check_identity(spec.model_id)  # before loading weights: fail fast
-            _warn_if_world_clip_on_real_footage(spec, paths)
+            _warn_about_footage(self.bundle(), paths)
             stored_dim = self._catalog.get_meta(DIM_KEY)
             if stored_dim is None:
                 self._remember_identity(spec, self.encoder())
@@ -269,6 +280,18 @@ class Library:
         )
 
     # -- search ------------------------------------------------------------------------------
+    def _scoring_profile(self, bundle):
+        """The bundle's scoring profile, or the one the `scoring_profile` setting names."""
+        from vsearch.bundles import bundle_named, profile_for
+
+        asked = self.settings.scoring_profile
+        if asked is None:
+            return profile_for(bundle)
+        named = bundle_named(asked)
+        if named is None:
+            raise InputError(f"scoring profile {asked!r} names no model bundle")
+        return named.profile
+
     def _search_session(self, grounding: str):
         """The search session for `grounding`, opened once and reused by later queries."""
         sessions = self._search_sessions
@@ -277,11 +300,14 @@ class Library:
 
             spec = self._clip_spec()
             self._check_identity(spec.model_id)
+            bundle = self.bundle()
             sessions[grounding] = open_session(
                 paths=self.paths, catalog=self._catalog, encoder=self.encoder,
                 model_id=spec.model_id, model_slug=model_slug(spec.model_id),
                 embed_dim=int(self._catalog.get_meta(DIM_KEY) or 0), fps=self.fps,
-                grounding=grounding, checkpoint=self.settings.grounding_checkpoint,
+                grounding=grounding, profile=self._scoring_profile(bundle),
+                source=None if bundle is None else bundle.grounding,
+                checkpoint=self.settings.grounding_checkpoint,
                 precision=self.settings.grounding_precision,
             )  # fmt: skip
         return sessions[grounding]

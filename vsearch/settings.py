@@ -64,6 +64,10 @@ class Settings:
         None, "Local R2-Tuning grounding checkpoint (.pth) for search (unset: the published "
         "checkpoint for the library's CLIP model, downloaded once then cached)."
     )
+    scoring_profile: str | None = _setting(
+        None, "Search with the scoring profile of this model bundle instead of the library's own "
+        "(for comparisons; unset: the library's bundle)."
+    )
     grounding_precision: str = _setting(
         "auto", "R2 grounding precision in search: auto (bf16 on a CPU with native bf16, fp16 on "
         "CUDA, else fp32), fp32 (exact), bf16, or fp16 (CUDA only)."

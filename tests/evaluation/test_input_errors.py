@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from vsearch.cli import main
 from vsearch.errors import InputError
-from vsearch.evaluation.files import evaluate_files
+from vsearch.research.benchmark_files import evaluate_files
 
 GT_LINE = {"qid": 1, "query": "a dog", "vid": "v1", "duration": 20,
            "relevant_windows": [[2, 8]], "relevant_clip_ids": [1, 2, 3],

@@ -11,6 +11,7 @@ import pytest
 from vsearch.search.engine import SearchEngine
 from vsearch.search.features import TokenSource
 from vsearch.search.grounders import ZeroShotGrounder
+from vsearch.search.profile import CoarseEvidence, ScoringProfile
 from vsearch.search.query import EncodedQuery
 from vsearch.search.records import SearchOptions
 from vsearch.storage import ArrayStore, Catalog, LibraryPaths, VectorStore, VideoFacts
@@ -18,6 +19,7 @@ from vsearch.storage import ArrayStore, Catalog, LibraryPaths, VectorStore, Vide
 DIM = 16
 FPS = 0.5
 CLIPS = 40
+PROFILE = ScoringProfile(CoarseEvidence(centre=0.25, width=0.05), coarse_weight=0.95)
 
 
 def _facts(name: str, key: str) -> VideoFacts:
@@ -48,7 +50,7 @@ def engine_over(tmp_path: Path, clips_by_name: dict[str, np.ndarray]) -> SearchE
     return SearchEngine(
         catalog=catalog, vectors=vectors, embeddings=embeddings,
         tokens=TokenSource(ArrayStore(paths.features("m")), lambda: None, fps=FPS),
-        grounder=ZeroShotGrounder(), fps=FPS,
+        grounder=ZeroShotGrounder(PROFILE.coarse), fps=FPS, profile=PROFILE,
     )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vsearch.bundles import DEFAULT_BUNDLE
 from vsearch.errors import InputError, ModelError
 from vsearch.grounding import R2Config
 from vsearch.search.candidates import plan_candidates
@@ -41,7 +42,7 @@ def test_zero_shot_window_moment_is_in_absolute_seconds_at_the_known_peak() -> N
     similarity[12:16] = 0.4
     query = EncodedQuery("q", np.zeros(4, np.float32), np.zeros((3, 4, 8), np.float32), False, 3)
     job = GroundingJob(query, similarity, None, start_s=100.0, duration_s=60.0)
-    [found] = ZeroShotGrounder().ground([job], fps=0.5)
+    [found] = ZeroShotGrounder(DEFAULT_BUNDLE.profile.coarse).ground([job], fps=0.5)
     start_s, end_s, evidence = found.boundaries[0]
     assert 100.0 + 2 * 11 <= start_s <= 100.0 + 2 * 12
     assert 100.0 + 2 * 16 <= end_s <= 100.0 + 2 * 17
@@ -81,9 +82,17 @@ def test_checkpoint_fit_names_the_mismatch() -> None:
 
 def test_checkpoint_location(tmp_path: Path) -> None:
     missing = tmp_path / "nope.pth"
+    published = DEFAULT_BUNDLE.grounding
     with pytest.raises(ModelError, match="not found"):
-        locate_checkpoint("ViT-B-32/openai", missing)
-    unknown = locate_checkpoint("RN50/yfcc15m", None)
+        locate_checkpoint(published, missing, model_id="ViT-B-32/openai")
+    unknown = locate_checkpoint(None, None, model_id="RN50/yfcc15m")
     assert unknown.path is None and "no published grounding checkpoint" in unknown.reason
-    offline = locate_checkpoint("ViT-B-32/openai", None)  # the suite runs with HF_HUB_OFFLINE
+    assert "RN50/yfcc15m" in unknown.reason
+    # the suite runs with HF_HUB_OFFLINE
+    offline = locate_checkpoint(published, None, model_id="ViT-B-32/openai")
     assert offline.path is None and "yeliudev/R2-Tuning" in offline.reason
+    with pytest.raises(ModelError, match="bundle's grounding checkpoint is missing"):
+        locate_checkpoint(missing, None, model_id="x")
+    shipped = tmp_path / "shipped.pth"
+    shipped.write_bytes(b"x")
+    assert locate_checkpoint(shipped, None, model_id="x").path == shipped

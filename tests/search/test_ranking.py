@@ -1,4 +1,5 @@
-"""Ranking: the combined score is monotone in each evidence and comparable across videos."""
+"""Ranking: the combined score is monotone in each evidence and comparable across videos, and a
+result list never holds one moment twice."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vsearch.search.ranking import combined_score, rank_moments, similarity_evidence
+from vsearch.bundles import DEFAULT_BUNDLE
+from vsearch.search.ranking import SAME_MOMENT_IOU, rank_moments, temporal_iou
 from vsearch.search.records import Moment
+
+PROFILE = DEFAULT_BUNDLE.profile
+combined_score = PROFILE.combined_score
+similarity_evidence = PROFILE.coarse
 
 COSINES = np.linspace(-0.2, 0.6, 41)
 GROUNDINGS = np.linspace(0.0, 1.0, 41)
@@ -65,3 +71,32 @@ def test_per_video_top_k_and_min_score() -> None:
     kept = rank_moments(moments, top_k=10, per_video=10, min_score=floor)
     assert kept and all(m.score >= floor for m in kept)
     assert len(kept) == sum(m.score >= floor for m in moments)
+
+
+def _span(video: str, start_s: float, end_s: float, score: float) -> Moment:
+    return Moment(Path(video), start_s, end_s, score, (1.0,))
+
+
+def test_overlapping_moments_of_one_video_are_one_result() -> None:
+    # two candidate windows found nearly the same moment; a third overlaps it only in part
+    best = _span("/v/a.mp4", 10.0, 20.0, 0.9)
+    same = _span("/v/a.mp4", 10.0, 21.0, 0.8)  # IoU 10/11
+    partly = _span("/v/a.mp4", 16.0, 26.0, 0.7)  # IoU 4/16
+    elsewhere = _span("/v/b.mp4", 10.0, 20.0, 0.6)  # same times, another video
+    ranked = rank_moments([same, partly, best, elsewhere], top_k=10, per_video=5)
+    assert ranked == [best, partly, elsewhere]
+
+
+def test_no_result_list_holds_two_moments_of_one_video_with_iou_at_the_threshold() -> None:
+    rng = np.random.default_rng(0)
+    moments = []
+    for _ in range(400):
+        start = float(rng.uniform(0, 60))
+        moments.append(_span(f"/v/{rng.integers(3)}.mp4", start, start + float(rng.uniform(2, 20)),
+                             float(rng.uniform())))  # fmt: skip
+    ranked = rank_moments(moments, top_k=100, per_video=100)
+    assert len(ranked) > 10
+    for i, a in enumerate(ranked):
+        for b in ranked[i + 1 :]:
+            if a.video_path == b.video_path:
+                assert temporal_iou(a, b) < SAME_MOMENT_IOU

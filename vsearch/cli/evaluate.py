@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from vsearch.cli.app import echo_json
-from vsearch.evaluation.files import BENCHMARKS, evaluate_files
+from vsearch.research.benchmark_files import BENCHMARKS, evaluate_files
 
 
 @click.command("eval")

@@ -37,8 +37,8 @@ def _search_options(command: Callable) -> Callable:
         click.option("--grounding", type=click.Choice(["r2", "zero-shot"]), default="r2",
                      show_default=True, help="Grounding model, or the CLIP similarity curve."),
         click.option("--whole-query", is_flag=True,
-                     help="Match the text as written (no 'X, then Y' parts, no motion matched "
-                          "as places, sizes or a change within a shot)."),
+                     help="Match the text as written, without the model bundle's query "
+                          "planning (no 'X, then Y' parts)."),
         click.option("--grounding-checkpoint", type=click.Path(path_type=Path, dir_okay=False),
                      default=None,
                      help=HELP["grounding_checkpoint"] + " [env VSEARCH_GROUNDING_CHECKPOINT]"),

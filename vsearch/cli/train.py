@@ -9,7 +9,7 @@ import click
 from tqdm import tqdm
 
 from vsearch.cli.app import echo_json
-from vsearch.evaluation.files import BENCHMARKS
+from vsearch.research.benchmark_files import BENCHMARKS
 from vsearch.research.training import TrainProgress, train_from_files
 
 

@@ -61,7 +61,6 @@ class ClipModelSpec:
 
 NO_TAG = "none"
 DEFAULT_NAME = "ViT-B-32"
-BUILTIN_WORLD_CLIP = "vsearch-synth"
 
 
 def spec_from_options(
@@ -69,12 +68,8 @@ def spec_from_options(
 ) -> ClipModelSpec:
     """The spec a user asked for; unset name/tag take the defaults, tag "none" means no tag.
 
-    `vsearch-synth` names the built-in world CLIP shipped in the package (for synthetic worlds).
+    (A model bundle's name is resolved to its CLIP before this, in `vsearch.api`.)
     """
-    if name == BUILTIN_WORLD_CLIP and weights is None and config is None:
-        from vsearch.synth.world_clip import world_clip_spec
-
-        return world_clip_spec()
     tag = OPENAI_TAG if pretrained is None else pretrained
     return ClipModelSpec(
         name=name or DEFAULT_NAME,

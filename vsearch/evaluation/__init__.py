@@ -1,11 +1,11 @@
 """Metrics identical to the standard evaluators (QVHighlights, Charades-STA, TVSum, YouTube).
 
-Public surface: `evaluate_files` (any benchmark, from prediction and annotation files) and the
-per-benchmark functions on in-memory data.
+Public surface: the per-benchmark functions on in-memory data; evaluating prediction files
+against annotation files of any benchmark is `vsearch.research.benchmark_files.evaluate_files`,
+which needs the dataset readers.
 """
 
 from vsearch.evaluation.charades import evaluate_charades
-from vsearch.evaluation.files import BENCHMARKS, evaluate_files
 from vsearch.evaluation.qvhighlights import (
     MomentPrediction,
     MomentTruth,
@@ -16,11 +16,9 @@ from vsearch.evaluation.tvsum import evaluate_tvsum
 from vsearch.evaluation.youtube import evaluate_youtube
 
 __all__ = [
-    "BENCHMARKS",
     "MomentPrediction",
     "MomentTruth",
     "evaluate_charades",
-    "evaluate_files",
     "evaluate_qvhighlights",
     "evaluate_qvhighlights_files",
     "evaluate_tvsum",

@@ -1,4 +1,4 @@
-"""Encoding: the one path that writes video and audio files (test media, synthetic worlds, export).
+"""Encoding: the one path that writes video and audio files (test media, generated videos, export).
 
 Files are written to a temporary sibling and renamed into place, so a reader never sees a
 half-written file under the final name.

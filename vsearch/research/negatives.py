@@ -10,7 +10,8 @@ optional training signals pair a query with other training videos:
   other videos in one forward; `vsearch.grounding.losses.video_contrast_loss` asks the own
   video's best class score to beat every other video's.
 
-Both assume a query is specific to its video (true of the synthetic world; not of every dataset).
+Both assume a query is specific to its video (true of generated data with known answers; not of
+every dataset).
 A query's *confusable* videos show everything it names (the same red star moving the other
 way, or the same two events in the other order); drawing negatives from them teaches what random
 videos, which the coarse CLIP stage already tells apart, cannot.

@@ -1,10 +1,10 @@
 """Which R2-Tuning checkpoint grounds a library, and whether it fits the library's CLIP.
 
-The authors publish one checkpoint per dataset, all trained on OpenAI CLIP ViT-B/32 features;
-the QVHighlights one is the natural choice for open-vocabulary search. It is fetched with
-huggingface_hub on first use and cached there. A local file (setting `grounding_checkpoint`)
-always wins. When neither is available the caller falls back to zero-shot grounding and must
-say so: `locate_checkpoint` returns the reason instead of raising.
+A model bundle (vsearch.bundles) names the checkpoint that fits its CLIP: a file published on the
+Hugging Face Hub, fetched with huggingface_hub on first use and cached there, or a file shipped
+with the bundle. A local file (setting `grounding_checkpoint`) always wins. When none is
+available the caller falls back to zero-shot grounding and must say so: `locate_checkpoint`
+returns the reason instead of raising.
 """
 
 from __future__ import annotations
@@ -28,16 +28,6 @@ class PublishedCheckpoint:
     preset: str
 
 
-# CLIP model id (as stored in a library) -> the grounding checkpoint trained on its features.
-PUBLISHED: dict[str, PublishedCheckpoint] = {
-    "ViT-B-32/openai": PublishedCheckpoint(
-        repo_id="yeliudev/R2-Tuning",
-        filename="checkpoints/r2_tuning_qvhighlights-ed516355.pth",
-        preset="qvhighlights",
-    ),
-}
-
-
 @dataclass(frozen=True)
 class CheckpointLocation:
     """A checkpoint file to load, or None with the reason there is none."""
@@ -46,18 +36,24 @@ class CheckpointLocation:
     reason: str | None = None
 
 
-def locate_checkpoint(model_id: str, configured: Path | None) -> CheckpointLocation:
-    """The configured file, else the published checkpoint for `model_id` (download/cache)."""
+GroundingSource = PublishedCheckpoint | Path
+
+
+def locate_checkpoint(
+    source: GroundingSource | None, configured: Path | None, *, model_id: str
+) -> CheckpointLocation:
+    """The configured file, else the bundle's checkpoint `source` (downloaded and cached when
+    it is published); `model_id` names the library's CLIP in the reason when there is none."""
     if configured is not None:
         configured = Path(configured).expanduser()
         if not configured.is_file():
             raise ModelError(f"grounding checkpoint not found: {configured}")
         return CheckpointLocation(configured)
-    shipped = _shipped_checkpoint(model_id)
-    if shipped is not None:
-        return CheckpointLocation(shipped)
-    published = PUBLISHED.get(model_id)
-    if published is None:
+    if isinstance(source, Path):
+        if not source.is_file():
+            raise ModelError(f"the model bundle's grounding checkpoint is missing: {source}")
+        return CheckpointLocation(source)
+    if source is None:
         return CheckpointLocation(
             None, f"no published grounding checkpoint for CLIP model {model_id} "
             "(set grounding_checkpoint / --grounding-checkpoint)",
@@ -65,28 +61,14 @@ def locate_checkpoint(model_id: str, configured: Path | None) -> CheckpointLocat
     try:
         from huggingface_hub import hf_hub_download
 
-        path = hf_hub_download(repo_id=published.repo_id, filename=published.filename)
+        path = hf_hub_download(repo_id=source.repo_id, filename=source.filename)
     except Exception as error:  # offline, hub unreachable, file moved: all mean "not available"
         log.debug("grounding checkpoint download failed", exc_info=True)
         return CheckpointLocation(
-            None, f"grounding checkpoint {published.repo_id}/{published.filename} is not "
+            None, f"grounding checkpoint {source.repo_id}/{source.filename} is not "
             f"available ({type(error).__name__})",
         )  # fmt: skip
     return CheckpointLocation(Path(path))
-
-
-def _shipped_checkpoint(model_id: str) -> Path | None:
-    """The world R2 that ships with the world CLIP, for libraries indexed with vsearch-synth.
-
-    Matched by the CLIP's content-derived id, so a retrained world CLIP never gets a world R2
-    trained on another one's features.
-    """
-    from vsearch.synth.world_clip import world_clip_spec
-    from vsearch.synth.world_r2 import world_r2_checkpoint
-
-    if model_id != world_clip_spec().model_id:
-        return None
-    return world_r2_checkpoint()
 
 
 def check_fit(

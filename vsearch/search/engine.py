@@ -18,10 +18,10 @@ import numpy as np
 from vsearch.search.candidates import plan_candidates
 from vsearch.search.coarse import ClipHit, coarse_hits
 from vsearch.search.features import TokenSource
-from vsearch.search.grounders import GroundingJob, WindowMoments
-from vsearch.search.motion import presence_curve, shot_ids
+from vsearch.search.grounders import Grounder, GroundingJob, WindowMoments
+from vsearch.search.profile import ScoringProfile
 from vsearch.search.query import EncodedQuery
-from vsearch.search.ranking import combined_score, rank_moments
+from vsearch.search.ranking import rank_moments
 from vsearch.search.records import Moment, SearchOptions
 from vsearch.search.sequence import ordered_match
 from vsearch.storage.arrays import ArrayStore
@@ -42,8 +42,9 @@ class SearchEngine:
     vectors: VectorStore
     embeddings: ArrayStore
     tokens: TokenSource
-    grounder: object  # ZeroShotGrounder | R2Grounder
+    grounder: Grounder
     fps: float
+    profile: ScoringProfile
 
     def search(
         self,
@@ -101,24 +102,20 @@ class SearchEngine:
     def _job(
         self, query: EncodedQuery, video: VideoRecord, start_clip: int, end_clip: int
     ) -> GroundingJob:
-        embeddings = self.embeddings.get(video.fingerprint)  # type: ignore[arg-type]
+        assert video.fingerprint is not None  # only indexed videos become candidates
+        embeddings = self.embeddings.get(video.fingerprint)
         end_clip = min(end_clip, embeddings.shape[0])
         tokens = None
-        if self.grounder.needs_tokens:  # type: ignore[attr-defined]
+        if self.grounder.needs_tokens:
             tokens = self.tokens.window(video, start_clip, end_clip)
             end_clip = start_clip + tokens.shape[0]
         clips = np.asarray(embeddings[start_clip:end_clip], np.float32)
         similarity = clips @ query.embedding
-        part_similarity = presence = None
-        shots = shot_ids(clips) if _changes_presence(query) else None
+        part_similarity = evidence_curve = None
         if query.parts:
-            part_similarity = np.stack([
-                clips @ part.embedding if not part.presence_change
-                else presence_curve(clips @ part.embedding, shots, part.presence_change)
-                for part in query.parts
-            ])  # fmt: skip
-        if query.presence_change:
-            presence = presence_curve(similarity, shots, query.presence_change)
+            part_similarity = np.stack([_evidence(part, clips) for part in query.parts])
+        if query.evidence is not None:
+            evidence_curve = query.evidence(similarity, clips)
         start_s = start_clip / self.fps
         duration_end_s = end_clip / self.fps
         if video.duration_s:
@@ -126,7 +123,7 @@ class SearchEngine:
         return GroundingJob(
             query=query, similarity=similarity, tokens=tokens, start_s=start_s,
             duration_s=max(duration_end_s - start_s, 1.0 / self.fps * 0.5),
-            part_similarity=part_similarity, presence=presence,
+            part_similarity=part_similarity, evidence_curve=evidence_curve,
         )  # fmt: skip
 
     def _moments(
@@ -142,8 +139,8 @@ class SearchEngine:
             if job.part_similarity is not None:
                 weights = job.query.part_weights or None
                 coarse = ordered_match(job.part_similarity[:, first:last], weights)
-            elif job.presence is not None:
-                coarse = float(job.presence[first:last].max())
+            elif job.evidence_curve is not None:
+                coarse = float(job.evidence_curve[first:last].max())
             else:
                 coarse = float(job.similarity[first:last].max())
             out.append(
@@ -151,7 +148,7 @@ class SearchEngine:
                     video_path=video_path,
                     start_s=float(start_s),
                     end_s=float(end_s),
-                    score=combined_score(coarse, float(evidence)),
+                    score=self.profile.combined_score(coarse, float(evidence)),
                     saliency=tuple(float(v) for v in found.saliency[first:last]),
                     coarse=coarse,
                     grounding=float(evidence),
@@ -160,9 +157,10 @@ class SearchEngine:
         return out
 
 
-def _changes_presence(query: EncodedQuery) -> bool:
-    """Whether the query or one of its parts is scored as something appearing or disappearing."""
-    return bool(query.presence_change) or any(part.presence_change for part in query.parts)
+def _evidence(part: EncodedQuery, clips: np.ndarray) -> np.ndarray:
+    """A plan part's per-clip coarse evidence: its cosine, or its evidence curve."""
+    similarity = clips @ part.embedding
+    return similarity if part.evidence is None else part.evidence(similarity, clips)
 
 
 def _merge_hits(hit_lists: Iterable[list[ClipHit]]) -> list[ClipHit]:

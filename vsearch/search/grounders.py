@@ -1,19 +1,20 @@
 """The two ways to ground a candidate window: the R2-Tuning model, or the CLIP similarity curve.
 
 Both take the same jobs and return moments in absolute seconds whose score is grounding
-evidence in [0, 1] (R2: the class head's probability; zero-shot: the curve peak mapped by
-`ranking.similarity_evidence`), so ranking treats them alike.
+evidence in [0, 1] (R2: the class head's probability; zero-shot: the curve peak mapped by the
+scoring profile's coarse evidence), so ranking treats them alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
+from vsearch.search.profile import CoarseEvidence
 from vsearch.search.query import EncodedQuery
-from vsearch.search.ranking import similarity_evidence
 from vsearch.search.zero_shot import ground_zero_shot
 
 GROUNDING_BATCH = 8  # windows per R2 forward pass on GPU
@@ -28,10 +29,10 @@ class GroundingJob:
     tokens: np.ndarray | None  # (n, 4, P, W); None when the grounder does not read tokens
     start_s: float
     duration_s: float
-    part_similarity: np.ndarray | None = None  # (parts, n) for a sequence query
-    # (n,) for an appear/disappear query: the per-clip coarse cosine that ranking uses instead
-    # of `similarity` (motion.presence_curve)
-    presence: np.ndarray | None = None
+    part_similarity: np.ndarray | None = None  # (parts, n): the plan's parts, each clip
+    # (n,) the query's own evidence curve (planning.ClipEvidence), which ranking uses instead of
+    # `similarity` as the coarse evidence
+    evidence_curve: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,25 @@ class WindowMoments:
     saliency: np.ndarray
 
 
+class Grounder(Protocol):
+    """Finds moments in candidate windows; `kind` names it in results, `needs_tokens` says
+    whether jobs must carry token features."""
+
+    kind: str
+    needs_tokens: bool
+
+    def ground(self, jobs: Sequence[GroundingJob], *, fps: float) -> list[WindowMoments]: ...
+
+
 class ZeroShotGrounder:
-    """Moments from the similarity curve alone; no model, no token features."""
+    """Moments from the similarity curve alone; no model, no token features. `evidence` maps the
+    curve's peak cosine to [0, 1] (the scoring profile's coarse evidence)."""
 
     kind = "zero-shot"
     needs_tokens = False
+
+    def __init__(self, evidence: CoarseEvidence) -> None:
+        self.evidence = evidence
 
     def ground(self, jobs: Sequence[GroundingJob], *, fps: float) -> list[WindowMoments]:
         out = []
@@ -54,7 +69,7 @@ class ZeroShotGrounder:
             found = ground_zero_shot(job.similarity, clip_s=1.0 / fps, duration_s=job.duration_s)
             rows = found.boundaries.astype(np.float64).reshape(-1, 3).copy()
             rows[:, :2] += job.start_s
-            rows[:, 2] = [similarity_evidence(score) for score in rows[:, 2]]
+            rows[:, 2] = [self.evidence(score) for score in rows[:, 2]]
             out.append(WindowMoments(rows, found.saliency.astype(np.float32)))
         return out
 

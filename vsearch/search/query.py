@@ -4,23 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import numpy as np
 
 from vsearch.errors import InputError
-from vsearch.search.motion import presence_change
-from vsearch.search.sequence import sequence_parts, weighted_parts
+from vsearch.search.planning import ClipEvidence, QueryPlanner
 
 QUERY_BATCH = 32  # texts per CLIP text forward in batch mode
 
 
+class TextEncoder(Protocol):
+    """What search needs of a CLIP: text features and the text context length."""
+
+    context_length: int
+
+    def encode_texts(self, texts: Sequence[str]) -> Sequence[Any]:
+        """One record per text with `.text`, `.embedding` (E,), `.tokens` (L, 4, W),
+        `.truncated` and `.token_count`."""
+        ...
+
+
 @dataclass(frozen=True)
 class EncodedQuery:
-    """A query as the pipeline uses it: unit embedding (E,), tokens (L,4,W), and for a
-    sequence query ("X, then Y"), a sideways motion or a size change its parts, each encoded
-    alone, with their weights (see sequence.py); `presence_change` is +1 for a query or part
-    that says something appears, -1 for disappears (see motion.py), and stays 0 on a query
-    with parts."""
+    """A query as the pipeline uses it: unit embedding (E,), tokens (L,4,W), and the parts its
+    plan matches in order, each encoded alone, with their weights (see planning.py).
+    `evidence`, when set, turns the text's per-clip cosine into the coarse evidence; `note`
+    says how the plan matched the query."""
 
     text: str
     embedding: np.ndarray
@@ -29,7 +39,8 @@ class EncodedQuery:
     token_count: int
     parts: tuple[EncodedQuery, ...] = ()
     part_weights: tuple[float, ...] = ()
-    presence_change: int = 0
+    evidence: ClipEvidence | None = None
+    note: str | None = None
 
 
 def check_query(text: str) -> str:
@@ -41,38 +52,33 @@ def check_query(text: str) -> str:
 
 
 def encode_queries(
-    encoder,
+    encoder: TextEncoder,
     texts: Sequence[str],
+    planner: QueryPlanner,
     *,
     batch_size: int = QUERY_BATCH,
-    split_sequences: bool = True,
 ) -> list[EncodedQuery]:
-    """Encode `texts` in batches with the library's CLIP (an `encoder.ClipEncoder`); with
-    `split_sequences`, the parts of a sequence query or of a motion rewritten as states (see
-    motion.py) are encoded too, and a one-event query that says something appears or
-    disappears is marked as such."""
+    """Encode `texts` in batches with the library's CLIP, each with the parts of its plan."""
     checked = [check_query(text) for text in texts]
     whole = _encode(encoder, checked, batch_size)
-    if not split_sequences:
-        return whole
-    parts_of = [weighted_parts(text) for text in checked]
-    part_texts = [text for parts in parts_of for text, _ in parts]
-    encoded_parts = iter(_encode(encoder, part_texts, batch_size))
+    plans = [planner.plan(text) for text in checked]
+    encoded_parts = iter(_encode(encoder, [p.text for plan in plans for p in plan.parts],
+                                 batch_size))  # fmt: skip
     return [
         replace(
             query,
             parts=tuple(
-                replace(part, presence_change=presence_change(part.text))
-                for part in (next(encoded_parts) for _ in parts)
+                replace(next(encoded_parts), evidence=part.evidence) for part in plan.parts
             ),
-            part_weights=tuple(weight for _, weight in parts),
-            presence_change=0 if parts else presence_change(text),
+            part_weights=tuple(part.weight for part in plan.parts),
+            evidence=plan.evidence,
+            note=plan.note,
         )
-        for text, query, parts in zip(checked, whole, parts_of, strict=True)
+        for query, plan in zip(whole, plans, strict=True)
     ]
 
 
-def _encode(encoder, texts: Sequence[str], batch_size: int) -> list[EncodedQuery]:
+def _encode(encoder: TextEncoder, texts: Sequence[str], batch_size: int) -> list[EncodedQuery]:
     encoded: list[EncodedQuery] = []
     for first in range(0, len(texts), batch_size):
         for features in encoder.encode_texts(texts[first : first + batch_size]):
@@ -86,22 +92,6 @@ def _encode(encoder, texts: Sequence[str], batch_size: int) -> list[EncodedQuery
                 )
             )
     return encoded
-
-
-def matching_note(query: EncodedQuery) -> str | None:
-    """A note saying how a query was split into parts or matched as a change, None for one
-    matched as one text."""
-    if query.presence_change:
-        verb = "appear" if query.presence_change > 0 else "disappear"
-        trend = "rises" if query.presence_change > 0 else "falls"
-        return f"{verb} query: clips scored by how much the match {trend} within one shot"
-    if not query.parts:
-        return None
-    kind = "sequence query" if sequence_parts(query.text) else "motion query"
-    note = f"{kind}: parts matched in this order: " + " | ".join(p.text for p in query.parts)
-    if any(part.presence_change for part in query.parts):
-        note += "; a part that appears or disappears scored by its change within one shot"
-    return note
 
 
 def truncation_note(query: EncodedQuery, context_length: int) -> str | None:

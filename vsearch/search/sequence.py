@@ -1,17 +1,10 @@
 """Sequence queries: "X, then Y" is matched as X and Y at clips in that order.
 
-CLIP embeds a sentence that names several events as one blend, and a frame shows one event, so
-the whole text matches no clip well and the video where X is followed by Y does not stand out.
-Search therefore splits a query at English sequence words ("then", "and then", "followed by",
-"after that"), retrieves clips for every part as well as for the whole text, and scores a
-moment's coarse evidence as the best mean of the parts' cosines at clips taken in order.
-The grounder still reads the whole query. A clause that says something moves sideways, grows
-or shrinks is matched the same way, as its start and end places or sizes in order (see
-motion.py).
-
-Measured on the synthetic world's tuning seed (20 videos, 113 "X, then Y" queries, R2 search;
-see docs/search.md#sequence-queries): with the whole text's best clip as coarse evidence, the
-right video came first for 15% of those queries; with the parts in order, 66%.
+A query is split only at explicit English sequence words ("then", "and then", "followed by",
+"after that"), so every part is a contiguous span of what the user wrote. Search retrieves clips
+for every part as well as for the whole text and scores a moment's coarse evidence as the best
+weighted mean of the parts' cosines at clips taken in order (`ordered_match`); the grounder still
+reads the whole query. docs/search.md#sequence-queries says why.
 """
 
 from __future__ import annotations
@@ -20,8 +13,6 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-
-from vsearch.search.motion import motion_states
 
 MAX_PARTS = 4  # a longer chain is matched as one text
 _CONNECTIVE = re.compile(
@@ -35,24 +26,6 @@ def sequence_parts(query: str) -> tuple[str, ...]:
     if len(parts) < 2 or len(parts) > MAX_PARTS or not all(parts):
         return ()
     return parts
-
-
-def weighted_parts(query: str) -> tuple[tuple[str, float], ...]:
-    """The texts to match in order, each with its weight (the weights sum to 1), or () when the
-    query is matched as one text.
-
-    Every event of a sequence query weighs the same; an event that says something moves
-    sideways, grows or shrinks becomes its two places or sizes, which share that event's weight.
-    """
-    events = sequence_parts(query) or (query.strip(),)
-    states = [motion_states(event) or (event,) for event in events]
-    if len(events) == 1 and len(states[0]) == 1:
-        return ()
-    return tuple(
-        (text, 1.0 / (len(events) * len(event_states)))
-        for event_states in states
-        for text in event_states
-    )
 
 
 def ordered_match(part_similarity: np.ndarray, weights: Sequence[float] | None = None) -> float:

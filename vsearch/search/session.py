@@ -16,16 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from vsearch.errors import InputError, LibraryError, OutputError
+from vsearch.search.checkpoints import GroundingSource
 from vsearch.search.engine import SearchEngine
 from vsearch.search.features import TokenSource
-from vsearch.search.grounders import R2Grounder, ZeroShotGrounder
-from vsearch.search.query import (
-    QUERY_BATCH,
-    EncodedQuery,
-    encode_queries,
-    matching_note,
-    truncation_note,
-)
+from vsearch.search.grounders import Grounder, R2Grounder, ZeroShotGrounder
+from vsearch.search.planning import QueryPlanner, WholeQuery
+from vsearch.search.profile import ScoringProfile
+from vsearch.search.query import QUERY_BATCH, EncodedQuery, encode_queries, truncation_note
 from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
@@ -36,7 +33,7 @@ from vsearch.storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, int], None]
+BatchProgress = Callable[[int, int], None]  # (queries done, queries in all)
 
 
 def new_result_id() -> str:
@@ -45,19 +42,28 @@ def new_result_id() -> str:
 
 
 def make_grounder(
-    kind: str, *, model_id: str, encoder, checkpoint: Path | None, precision: str = "auto"
-) -> tuple[ZeroShotGrounder | R2Grounder, list[str]]:
+    kind: str,
+    *,
+    model_id: str,
+    encoder,
+    profile: ScoringProfile,
+    source: GroundingSource | None,
+    checkpoint: Path | None,
+    precision: str = "auto",
+) -> tuple[Grounder, list[str]]:
     """The grounder asked for and notes; r2 without an available checkpoint is zero-shot.
 
-    `precision` is the R2 forward's (see `vsearch.grounding.inference.resolve_precision`)."""
+    `source` is the model bundle's checkpoint, `checkpoint` a configured file that overrides
+    it; `precision` is the R2 forward's (see `vsearch.grounding.inference.resolve_precision`)."""
+    zero_shot = ZeroShotGrounder(profile.coarse)
     if kind == "zero-shot":
-        return ZeroShotGrounder(), []
+        return zero_shot, []
     from vsearch.grounding import load_checkpoint
     from vsearch.search.checkpoints import check_fit, locate_checkpoint
 
-    location = locate_checkpoint(model_id, checkpoint)
+    location = locate_checkpoint(source, checkpoint, model_id=model_id)
     if location.path is None:
-        return ZeroShotGrounder(), [f"grounding fell back to zero-shot: {location.reason}"]
+        return zero_shot, [f"grounding fell back to zero-shot: {location.reason}"]
     model, config = load_checkpoint(location.path)
     check_fit(
         config, visual_width=encoder.visual_width, visual_tokens=encoder.visual_tokens,
@@ -76,6 +82,8 @@ def open_session(
     embed_dim: int,
     fps: float,
     grounding: str,
+    profile: ScoringProfile,
+    source: GroundingSource | None,
     checkpoint: Path | None,
     precision: str = "auto",
 ) -> SearchSession:
@@ -87,8 +95,9 @@ def open_session(
     vectors = VectorStore.open(paths.vectors, embed_dim, read_only=True)
     clip = encoder()
     grounder, notes = make_grounder(
-        grounding, model_id=model_id, encoder=clip, checkpoint=checkpoint, precision=precision
-    )
+        grounding, model_id=model_id, encoder=clip, profile=profile, source=source,
+        checkpoint=checkpoint, precision=precision,
+    )  # fmt: skip
     engine = SearchEngine(
         catalog=catalog,
         vectors=vectors,
@@ -96,6 +105,7 @@ def open_session(
         tokens=TokenSource(ArrayStore(paths.features(model_slug)), encoder, fps=fps),
         grounder=grounder,
         fps=fps,
+        profile=profile,
     )
     return SearchSession(engine=engine, encoder=clip, catalog_path=paths.catalog, notes=notes)
 
@@ -154,12 +164,16 @@ class SearchSession:
 
     @property
     def grounding(self) -> str:
-        return self.engine.grounder.kind  # type: ignore[attr-defined]
+        return self.engine.grounder.kind
+
+    def planner(self, options: SearchOptions) -> QueryPlanner:
+        """The profile's planner, or the query as written when the options ask for that."""
+        return self.engine.profile.planner if options.split_sequences else WholeQuery()
 
     def search(self, text: str, options: SearchOptions) -> SearchResult:
         """Encode, search, store; the stored result is returned."""
-        [query] = encode_queries(self.encoder, [text], split_sequences=options.split_sequences)
-        return self._run(query, options, matching_note(query))
+        [query] = encode_queries(self.encoder, [text], self.planner(options))
+        return self._run(query, options, query.note)
 
     def search_batch(
         self,
@@ -167,7 +181,7 @@ class SearchSession:
         out_path: Path,
         options: SearchOptions,
         *,
-        on_progress: ProgressCallback | None = None,
+        on_progress: BatchProgress | None = None,
     ) -> BatchReport:
         """One prediction line per query line (see docs/search.md for the format)."""
         out_path = Path(out_path)
@@ -180,9 +194,7 @@ class SearchSession:
         lines: list[str] = []
         done = 0
         for chunk, chunk_targets in _chunks(queries, targets, QUERY_BATCH):
-            encoded = encode_queries(
-                self.encoder, [q.query for q in chunk], split_sequences=options.split_sequences
-            )
+            encoded = encode_queries(self.encoder, [q.query for q in chunk], self.planner(options))
             for item, query, target in zip(chunk, encoded, chunk_targets, strict=True):
                 result = self._run(query, options)
                 notes.extend(n for n in result.notes if n not in notes)

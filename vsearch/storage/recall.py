@@ -1,8 +1,8 @@
-"""Measuring approximate search against exact search, plus the synthetic data to do it on.
+"""Measuring approximate search against exact search, plus the generated data to do it on.
 
 Uniformly random unit vectors in 512-d have no neighbourhood structure (all pairwise cosines
 are ~0), which makes every partitioning index look useless; real CLIP embeddings are clustered.
-The synthetic workload is therefore a mixture of Gaussians on the sphere.
+The generated workload is therefore a mixture of Gaussians on the sphere.
 """
 
 from __future__ import annotations
