@@ -42,10 +42,10 @@ from vsearch.bundles import DEFAULT_BUNDLE
 from vsearch.search.candidates import plan_candidates
 from vsearch.search.coarse import coarse_hits
 from vsearch.search.engine import HITS_PER_CANDIDATE, MIN_HITS, STAGES, SearchEngine
-from vsearch.search.features import TokenSource
 from vsearch.search.grounders import R2Grounder
 from vsearch.search.query import EncodedQuery, encode_queries
 from vsearch.search.records import SearchOptions
+from vsearch.search.token_source import TokenSource
 from vsearch.storage import ArrayStore, Catalog, LibraryPaths, VectorStore, VideoFacts
 from vsearch.storage.recall import normalize_rows, perturbed_queries, recall_at_k
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vsearch.grounding import GroundingSample, R2Config, R2Model, collate
+from vsearch.grounding import R2Config, R2Model, TrainingPair, collate
 from vsearch.research.training import TrainSettings, train_step
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -38,7 +38,7 @@ def random_batch(batch_size: int, clips: int, tokens: int, rng: np.random.Genera
         length = int(rng.integers(1, 10))
         saliency = np.zeros(clips, np.float32)
         saliency[start : start + length] = rng.uniform(0.2, 1.0, length)
-        pairs.append(GroundingSample(
+        pairs.append(TrainingPair(
             video=torch.from_numpy(video.astype(np.float32)),
             query=torch.from_numpy(query),
             saliency=torch.from_numpy(saliency),

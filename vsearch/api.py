@@ -12,7 +12,9 @@ from types import TracebackType
 
 from vsearch.errors import InputError, LibraryError
 from vsearch.indexer.reports import IndexReport
-from vsearch.indexer.run import IndexOptions, IndexRun, IndexTarget, ProgressCallback
+from vsearch.indexer.run import IndexOptions, IndexProgressCallback, IndexRun, IndexTarget
+from vsearch.media.timing import DEFAULT_CLIP_FPS
+from vsearch.search.records import SearchOptions
 from vsearch.settings import Settings, load_settings
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoRecord
@@ -27,7 +29,7 @@ MODEL_KEY = "model_id"
 FPS_KEY = "clip_fps"
 DIM_KEY = "embed_dim"
 SPEC_KEY = "clip_spec"
-DEFAULT_FPS = 0.5
+SEARCH_DEFAULTS = SearchOptions()  # the one source of the search options' defaults
 
 
 @dataclass(frozen=True)
@@ -185,11 +187,11 @@ class Library:
 
     @property
     def fps(self) -> float:
-        """Clips per second: as asked, else as the library was indexed, else 0.5."""
+        """Clips per second: as asked, else as the library was indexed, else the default."""
         if self.settings.fps is not None:
             return self.settings.fps
         stored = self._catalog.get_meta(FPS_KEY)
-        return float(stored) if stored is not None else DEFAULT_FPS
+        return float(stored) if stored is not None else DEFAULT_CLIP_FPS
 
     def _remember_identity(self, spec, encoder) -> None:
         """Record the model of a new library, so later runs and searches reuse it."""
@@ -208,7 +210,7 @@ class Library:
         paths: Sequence[Path],
         *,
         retry_failed: bool = False,
-        on_progress: ProgressCallback | None = None,
+        on_progress: IndexProgressCallback | None = None,
     ) -> IndexReport:
         """Index new and changed videos under `paths`, drop vanished ones."""
         with WriterLock(self.paths.lock):
@@ -312,26 +314,27 @@ class Library:
             )  # fmt: skip
         return sessions[grounding]
 
-    def search(self, query: str, *, top_k: int = 10, per_video: int = 3,
-               min_score: float | None = None, path_glob: str | None = None,
-               candidates: int = 20, grounding: str = "r2",
-               split_sequences: bool = True):  # fmt: skip
+    def search(self, query: str, *, top_k: int = SEARCH_DEFAULTS.top_k,
+               per_video: int = SEARCH_DEFAULTS.per_video, min_score: float | None = None,
+               path_glob: str | None = None, candidates: int = SEARCH_DEFAULTS.candidates,
+               grounding: str = SEARCH_DEFAULTS.grounding,
+               split_sequences: bool = SEARCH_DEFAULTS.split_sequences):  # fmt: skip
         """Ranked moments for `query` across the library, stored under the result's id."""
         from vsearch.search.query import check_query
-        from vsearch.search.records import SearchOptions
 
         options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding,
                                 split_sequences)  # fmt: skip
         query = check_query(query)
         return self._search_session(grounding).search(query, options)
 
-    def search_batch(self, queries_path: Path, out_path: Path, *, top_k: int = 10,
-                     per_video: int = 3, min_score: float | None = None,
-                     path_glob: str | None = None, candidates: int = 20, grounding: str = "r2",
-                     split_sequences: bool = True, on_progress=None):  # fmt: skip
+    def search_batch(self, queries_path: Path, out_path: Path, *,
+                     top_k: int = SEARCH_DEFAULTS.top_k,
+                     per_video: int = SEARCH_DEFAULTS.per_video, min_score: float | None = None,
+                     path_glob: str | None = None, candidates: int = SEARCH_DEFAULTS.candidates,
+                     grounding: str = SEARCH_DEFAULTS.grounding,
+                     split_sequences: bool = SEARCH_DEFAULTS.split_sequences,
+                     on_progress=None):  # fmt: skip
         """One prediction line per query line of `queries_path`, written to `out_path`."""
-        from vsearch.search.records import SearchOptions
-
         options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding,
                                 split_sequences)  # fmt: skip
         session = self._search_session(grounding)

@@ -22,7 +22,7 @@ from vsearch_lab.render import frame_count, render_frames
 from vsearch_lab.scene import VideoPlan
 from vsearch_lab.worldfile import QUERIES_FILE, VIDEOS_DIR, WORLD_FILE, World, write_world
 
-ProgressCallback = Callable[[int, int, str], None]
+WorldProgressCallback = Callable[[int, int, str], None]
 
 # flat synthetic frames compress well at a fast preset: about 2.3x the encoding speed of the
 # default preset for the same picture quality setting
@@ -99,7 +99,7 @@ def generate_world(
     write_queries: bool = True,
     workers: int = 1,
     repeat_rate: float = 0.0,
-    on_progress: ProgressCallback | None = None,
+    on_progress: WorldProgressCallback | None = None,
 ) -> WorldSummary:
     """Generate a synthetic world with known answers into `out_dir`.
 

@@ -89,7 +89,7 @@ TRAIN_WORLD_FPS = 2
 SMALL_MAX_RADIUS = 0.08
 LARGE_MIN_RADIUS = 0.14
 
-ProgressCallback = Callable[[int, float, float], None]
+StepProgressCallback = Callable[[int, float, float], None]
 _BLOCK_OUTPUTS = (
     ".attn.out_proj.weight",
     ".attn.out_proj.bias",
@@ -431,7 +431,7 @@ def _decode_video(job: _DecodeJob) -> FramePairs:
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class WorldClipSettings:
     """Knobs of one training run: `steps` makes it deterministic, else it runs `minutes`."""
 
     videos: int = 2000
@@ -486,10 +486,10 @@ class TrainReport:
 
 def train_world_clip(
     out_weights: Path,
-    settings: TrainSettings,
+    settings: WorldClipSettings,
     *,
     config_path: Path = CONFIG_PATH,
-    on_progress: ProgressCallback | None = None,
+    on_progress: StepProgressCallback | None = None,
 ) -> TrainReport:
     """Generate a training world, train the compact twin contrastively, save the full model.
 
@@ -508,7 +508,7 @@ def train_world_clip(
     )
 
 
-def training_pairs(settings: TrainSettings) -> FramePairs:
+def training_pairs(settings: WorldClipSettings) -> FramePairs:
     """The frames and texts of the training world `settings` names (generated, then deleted).
 
     The pairs depend on the seed, the video count, the durations, `motion_captions` and
@@ -539,10 +539,10 @@ def training_pairs(settings: TrainSettings) -> FramePairs:
 def train_on_pairs(
     out_weights: Path,
     pairs: FramePairs,
-    settings: TrainSettings,
+    settings: WorldClipSettings,
     *,
     config_path: Path = CONFIG_PATH,
-    on_progress: ProgressCallback | None = None,
+    on_progress: StepProgressCallback | None = None,
     generate_s: float = 0.0,
 ) -> TrainReport:
     """Train the compact twin on `pairs` and save the full model to `out_weights`."""
@@ -583,9 +583,9 @@ class _Batch(NamedTuple):
     token_ids: torch.Tensor  # (U, context) the unique texts drawn for the batch
     truth: torch.Tensor  # (B, U) 1 where text u is true of frame b
     captions: torch.Tensor  # (B, V) 1 where vocabulary caption v is true of frame b
-    place_frames: torch.Tensor  # (K,) frames given a place choice (TrainSettings.place_weight)
+    place_frames: torch.Tensor  # (K,) frames given a place choice (WorldClipSettings.place_weight)
     place_columns: torch.Tensor  # (K, P) columns of their caption and its other places; -1 pads
-    size_frames: torch.Tensor  # (L,) frames given a size choice (TrainSettings.size_weight)
+    size_frames: torch.Tensor  # (L,) frames given a size choice (WorldClipSettings.size_weight)
     size_columns: torch.Tensor  # (L, 2) columns of their caption and its other size; -1 pads
 
 
@@ -597,7 +597,7 @@ class _Trainer:
     that truly match; the targets instead spread over all texts a frame satisfies.
     """
 
-    def __init__(self, model: CLIP, pairs: FramePairs, settings: TrainSettings) -> None:
+    def __init__(self, model: CLIP, pairs: FramePairs, settings: WorldClipSettings) -> None:
         self.device = torch.device(settings.device)
         self.model = model.to(self.device)
         self.pairs = pairs
@@ -645,7 +645,7 @@ class _Trainer:
         self.mean = torch.tensor(OPENAI_DATASET_MEAN, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(OPENAI_DATASET_STD, device=self.device).view(1, 3, 1, 1)
 
-    def run(self, on_progress: ProgressCallback | None) -> _RunResult:
+    def run(self, on_progress: StepProgressCallback | None) -> _RunResult:
         """Train until the step count, or the clock, reaches the end of the cosine schedule.
 
         With a time budget the schedule follows the clock: on shared cores a step's duration
@@ -821,7 +821,7 @@ def _place_variants(vocabulary: Sequence[str]) -> dict[int, tuple[int, ...]]:
     object in five places embed within cosine 0.01 of each other, because a random batch rarely
     holds the same object in two places, so where it is almost never decides a pair. Putting the
     other places in the batch as texts (hard negative captions, as in NegCLIP) makes it decide
-    more often; the place loss (`TrainSettings.place_weight`) makes it decide for every placed
+    more often; the place loss (`WorldClipSettings.place_weight`) makes it decide for every placed
     frame (measurements: docs/lab/synthetic-world.md).
     """
     index = {text: i for i, text in enumerate(vocabulary)}
@@ -842,7 +842,7 @@ def _size_variants(vocabulary: Sequence[str]) -> dict[int, tuple[int, ...]]:
     size word ("a large red star ..."), if it holds one.
 
     As with places, a random batch rarely holds one object at two sizes, so without them size
-    would almost never decide a pair; the size loss (`TrainSettings.size_weight`) makes it
+    would almost never decide a pair; the size loss (`WorldClipSettings.size_weight`) makes it
     decide for every frame with a sized caption.
     """
     index = {text: i for i, text in enumerate(vocabulary)}
@@ -889,7 +889,9 @@ def _tokenize(texts: Sequence[str], context_length: int) -> torch.Tensor:
     return torch.from_numpy(np.stack(rows))
 
 
-def _optimizer(modules: Sequence[torch.nn.Module], settings: TrainSettings) -> torch.optim.AdamW:
+def _optimizer(
+    modules: Sequence[torch.nn.Module], settings: WorldClipSettings
+) -> torch.optim.AdamW:
     """AdamW; no decay on gains, biases, embeddings and the temperature (CLIP's recipe)."""
     decayed, plain = [], []
     named = [item for module in modules for item in module.named_parameters()]
@@ -1011,7 +1013,7 @@ def cli_group() -> click.Group:
     @main.command()
     @click.argument("out_weights", type=click.Path(dir_okay=False, path_type=Path))
     @click.option(
-        "--videos", default=TrainSettings.videos, show_default=True,
+        "--videos", default=WorldClipSettings.videos, show_default=True,
         help="Videos in the training world.",
     )  # fmt: skip
     @click.option("--seed", default=0, show_default=True, help="Training world seed is 1000+SEED.")
@@ -1031,11 +1033,11 @@ def cli_group() -> click.Group:
     )  # fmt: skip
     @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
     @click.option(
-        "--place-negatives/--no-place-negatives", default=TrainSettings.place_negatives,
+        "--place-negatives/--no-place-negatives", default=WorldClipSettings.place_negatives,
         show_default=True, help="Each placed caption's other places as negative texts.",
     )  # fmt: skip
     @click.option(
-        "--place-weight", default=TrainSettings.place_weight, show_default=True,
+        "--place-weight", default=WorldClipSettings.place_weight, show_default=True,
         help="Weight of the loss that picks a frame's placed caption among its other places.",
     )  # fmt: skip
     @click.option(
@@ -1047,23 +1049,23 @@ def cli_group() -> click.Group:
         help="Fine-tune these world CLIP weights (e.g. the shipped ones) instead of random ones.",
     )  # fmt: skip
     @click.option(
-        "--motion-captions/--no-motion-captions", default=TrainSettings.motion_captions,
+        "--motion-captions/--no-motion-captions", default=WorldClipSettings.motion_captions,
         show_default=True, help="Also caption frames with what moves in their segment.",
     )  # fmt: skip
     @click.option(
-        "--size-captions/--no-size-captions", default=TrainSettings.size_captions,
+        "--size-captions/--no-size-captions", default=WorldClipSettings.size_captions,
         show_default=True, help="Also caption frames with the clear sizes of their objects.",
     )  # fmt: skip
     @click.option(
-        "--corner-captions/--no-corner-captions", default=TrainSettings.corner_captions,
+        "--corner-captions/--no-corner-captions", default=WorldClipSettings.corner_captions,
         show_default=True, help="Also caption things in a corner with their height.",
     )  # fmt: skip
     @click.option(
-        "--size-weight", default=TrainSettings.size_weight, show_default=True,
+        "--size-weight", default=WorldClipSettings.size_weight, show_default=True,
         help="Weight of the loss that picks a frame's sized caption against its other size.",
     )  # fmt: skip
     @click.option(
-        "--learning-rate", default=TrainSettings.learning_rate, show_default=True,
+        "--learning-rate", default=WorldClipSettings.learning_rate, show_default=True,
         help="Peak of the cosine schedule (lower it when fine-tuning).",
     )  # fmt: skip
     def train(
@@ -1090,7 +1092,7 @@ def cli_group() -> click.Group:
         """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
         from vsearch.cli.app import echo_json
 
-        settings = TrainSettings(
+        settings = WorldClipSettings(
             videos=videos,
             seed=seed,
             minutes=minutes,

@@ -29,7 +29,6 @@ import logging
 import math
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from vsearch.grounding import R2Config, load_checkpoint, save_checkpoint
 from vsearch.research.datasets import GroundingSample, read_qvhighlights
 from vsearch.research.training import (
     TrainProgress,
+    TrainProgressCallback,
     TrainReport,
     TrainSettings,
     train_grounding,
@@ -66,7 +66,6 @@ DEFAULT_DIMS = 128
 FEATURES_SUBDIR = "features"
 CLIP_MODEL_ID_KEY = "clip_model_id"  # checkpoint meta: the world CLIP it was trained on
 
-ProgressCallback = Callable[[TrainProgress], None]
 
 
 def world_r2_checkpoint() -> Path:
@@ -170,7 +169,7 @@ def prepare_world(
     Features go to `features_dir` (default `world_dir/features`); qids are shifted by
     `qid_offset` so several worlds can share one feature directory.
     """
-    from vsearch.research.features import extract_features
+    from vsearch.research.extraction import extract_features
     from vsearch_lab.generator import generate_world
 
     world_dir = Path(world_dir)
@@ -229,7 +228,7 @@ def train_world_r2(
     out_checkpoint: Path,
     settings: WorldR2Settings,
     *,
-    on_progress: ProgressCallback | None = None,
+    on_progress: TrainProgressCallback | None = None,
 ) -> WorldR2Report:
     """Generate training and validation worlds, train, and publish the best checkpoint."""
     torch.set_num_threads(settings.threads)
@@ -296,7 +295,7 @@ def _train_on_the_clock(
     features: Path,
     run_dir: Path,
     settings: WorldR2Settings,
-    on_progress: ProgressCallback | None,
+    on_progress: TrainProgressCallback | None,
     *,
     confusable: dict[int, tuple[str, ...]] | None = None,
 ) -> TrainReport:

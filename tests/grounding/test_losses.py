@@ -8,10 +8,10 @@ import torch
 
 from vsearch.errors import InputError
 from vsearch.grounding import (
-    GroundingSample,
     LossTargets,
     R2Config,
     R2Model,
+    TrainingPair,
     collate,
     compute_losses,
     video_contrast_loss,
@@ -45,7 +45,7 @@ def tiny_batch(config: R2Config, seed: int):
         query = rng.normal(size=(length, 4, config.query_width))
         saliency = np.zeros(t, np.float32)
         saliency[2:5] = [0.5, 1.0, 0.25]
-        samples.append(GroundingSample(video=video.astype(np.float32),
+        samples.append(TrainingPair(video=video.astype(np.float32),
                                        query=query.astype(np.float32), saliency=saliency,
                                        pos_clip=3, boundary=np.array([[4.0, 10.0]]), fps=0.5))
     return collate(samples)
@@ -106,14 +106,14 @@ def test_a_mismatched_pair_is_all_negative_and_anchors_nothing():
     matched = tiny_batch(config, 0)
     rng = np.random.default_rng(5)
     samples = [
-        GroundingSample(video=matched.video[i, : int(matched.video_mask[i].sum())],
+        TrainingPair(video=matched.video[i, : int(matched.video_mask[i].sum())],
                         query=matched.query[i, : int(matched.query_mask[i].sum())],
                         saliency=matched.targets.saliency[i, : int(matched.video_mask[i].sum())],
                         pos_clip=int(matched.targets.pos_clip[i]),
                         boundary=np.array([[4.0, 10.0]]), fps=0.5)
         for i in range(2)
     ]  # fmt: skip
-    stranger = GroundingSample(
+    stranger = TrainingPair(
         video=rng.normal(size=(9, 4, 3, 8)).astype(np.float32),
         query=samples[0].query, saliency=np.zeros(9, np.float32), pos_clip=0,
         boundary=np.zeros((0, 2)), fps=0.5, matched=False,

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.grounding.conftest import case_dir, load_outputs
-from vsearch.grounding import GroundingSample, collate, compute_losses, ground
+from vsearch.grounding import TrainingPair, collate, compute_losses, ground
 from vsearch.grounding.decoding import decode_moments, decode_saliency
 from vsearch.grounding.losses import compute_targets
 from vsearch.grounding.model import R2Output
@@ -114,7 +114,7 @@ def test_ground_raw_matches_reference(case, sample, case_models, case_inputs):
 
 def fixture_batch(case, inputs):
     samples = [
-        GroundingSample(
+        TrainingPair(
             video=inputs[f"{s}_video"].astype(np.float32),
             query=inputs[f"{s}_query"].astype(np.float32),
             saliency=inputs[f"{s}_saliency"],
@@ -168,7 +168,7 @@ def test_single_sample_losses_match_reference(case, case_models, case_inputs):
     inputs = case_inputs[case]
     for sample in ("s0", "s1", "s2"):
         reference = load_outputs(case, sample)
-        batch = collate([GroundingSample(
+        batch = collate([TrainingPair(
             video=inputs[f"{sample}_video"], query=inputs[f"{sample}_query"],
             saliency=inputs[f"{sample}_saliency"], pos_clip=int(inputs[f"{sample}_pos_clip"][0]),
             boundary=inputs.get(f"{sample}_boundary"), fps=0.5)])

@@ -28,7 +28,7 @@ from vsearch_lab.world_clip import (
     TRAIN_CONTEXT,
     TRAIN_SEED_BASE,
     RetrievalReport,
-    TrainSettings,
+    WorldClipSettings,
     _Batch,
     _place_variants,
     _plan_texts,
@@ -202,7 +202,7 @@ def test_a_fine_tuning_run_starts_from_the_given_weights(tmp_path: Path):
 
     # a learning rate of zero leaves the weights where they started, so what comes out is
     # what went in: the shipped model's trained weights, exactly
-    settings = TrainSettings(
+    settings = WorldClipSettings(
         videos=2, seed=1, steps=1, batch_size=12, min_duration_s=16, max_duration_s=16,
         learning_rate=0.0, init_weights=str(WEIGHTS_PATH),
     )  # fmt: skip
@@ -221,7 +221,7 @@ def test_a_fine_tuning_run_starts_from_the_given_weights(tmp_path: Path):
 
 
 def test_a_short_training_run_lowers_the_loss_and_is_repeatable(tmp_path: Path):
-    settings = TrainSettings(
+    settings = WorldClipSettings(
         videos=2, seed=1, steps=6, batch_size=12, min_duration_s=16, max_duration_s=16
     )
     first = train_world_clip(tmp_path / "first.safetensors", settings)
@@ -276,7 +276,7 @@ def test_place_negatives_pair_each_placed_caption_with_its_other_places():
     ids=["negatives", "loss", "motion", "sizes"],
 )
 def test_a_short_training_run_with_place_captions_lowers_the_loss(tmp_path: Path, placing):
-    settings = TrainSettings(
+    settings = WorldClipSettings(
         videos=2, seed=1, steps=6, batch_size=12, min_duration_s=16, max_duration_s=16,
         **placing,
     )  # fmt: skip
@@ -355,7 +355,7 @@ def test_size_variants_pair_small_with_large():
 @pytest.fixture(scope="module")
 def sized_pairs():
     # this tiny training world holds a red triangle both small and large
-    settings = TrainSettings(
+    settings = WorldClipSettings(
         videos=3, seed=1, steps=4, batch_size=24, min_duration_s=16, max_duration_s=16,
         size_captions=True,
     )  # fmt: skip

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from vsearch.cli.app import main
 from vsearch.errors import InputError
-from vsearch.research.features import FeatureReport, find_videos, read_annotations
+from vsearch.research.extraction import FeatureReport, find_videos, read_annotations
 
 DATA = Path(__file__).parents[1] / "data"
 TINY_WEIGHTS = DATA / "clip" / "tiny_openai_clip.pt"

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from vsearch.search.engine import SearchEngine
-from vsearch.search.features import TokenSource
 from vsearch.search.grounders import ZeroShotGrounder
 from vsearch.search.profile import CoarseEvidence, ScoringProfile
 from vsearch.search.query import EncodedQuery
 from vsearch.search.records import SearchOptions
+from vsearch.search.token_source import TokenSource
 from vsearch.storage import ArrayStore, Catalog, LibraryPaths, VectorStore, VideoFacts
 
 DIM = 16

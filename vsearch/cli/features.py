@@ -10,6 +10,7 @@ import click
 from vsearch.cli.app import echo_json
 from vsearch.cli.options import clip_options, json_option, settings_from
 from vsearch.errors import PartialFailure
+from vsearch.media.timing import DEFAULT_CLIP_FPS
 from vsearch.settings import Settings
 
 HELP = Settings.help_texts()
@@ -36,13 +37,13 @@ def extract_command(
     Videos are found in VIDEOS_DIR by file stem; files already written are skipped.
     """
     from vsearch.encoder.spec import spec_from_options
-    from vsearch.research.features import extract_features
+    from vsearch.research.extraction import extract_features
 
     s = settings_from(options)
     spec = spec_from_options(s.clip_model, s.clip_pretrained, s.clip_weights, s.clip_config)
     report = extract_features(
-        videos_dir, annotations, out_dir, spec=spec, fps=s.fps or 0.5, batch_size=s.batch_size,
-        device=s.device, precision=s.precision, on_progress=_progress_line,
+        videos_dir, annotations, out_dir, spec=spec, fps=s.fps or DEFAULT_CLIP_FPS,
+        batch_size=s.batch_size, device=s.device, precision=s.precision, on_progress=_progress_line,
     )  # fmt: skip
     if as_json:
         echo_json(report.to_json())

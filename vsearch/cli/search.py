@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
+from vsearch.api import SEARCH_DEFAULTS as DEFAULTS
 from vsearch.api import Library
 from vsearch.cli.app import echo_json
 from vsearch.cli.options import clip_options, json_option, library_option, settings_from
 from vsearch.search.display import result_table
+from vsearch.search.records import GROUNDING_KINDS
 from vsearch.settings import Settings
 
 HELP = Settings.help_texts()
@@ -24,17 +26,17 @@ def _print_table(result) -> None:
 
 def _search_options(command: Callable) -> Callable:
     decorators = [
-        click.option("--top", "top_k", type=int, default=10, show_default=True,
+        click.option("--top", "top_k", type=int, default=DEFAULTS.top_k, show_default=True,
                      help="Results to return."),
-        click.option("--per-video", type=int, default=3, show_default=True,
+        click.option("--per-video", type=int, default=DEFAULTS.per_video, show_default=True,
                      help="At most this many results from one video."),
         click.option("--min-score", type=float, default=None,
                      help="Drop results scoring below this (scores lie in [0, 1])."),
         click.option("--in", "path_glob", default=None,
                      help="Only videos whose path matches this glob (e.g. '*/trips/*')."),
-        click.option("--candidates", type=int, default=20, show_default=True,
+        click.option("--candidates", type=int, default=DEFAULTS.candidates, show_default=True,
                      help="Candidate windows to ground per query."),
-        click.option("--grounding", type=click.Choice(["r2", "zero-shot"]), default="r2",
+        click.option("--grounding", type=click.Choice(GROUNDING_KINDS), default=DEFAULTS.grounding,
                      show_default=True, help="Grounding model, or the CLIP similarity curve."),
         click.option("--whole-query", is_flag=True,
                      help="Match the text as written, without the model bundle's query "

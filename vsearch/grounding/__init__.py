@@ -12,8 +12,8 @@ from vsearch.grounding.decoding import postprocess
 from vsearch.grounding.inference import GroundingResult, ground
 from vsearch.grounding.losses import (
     Batch,
-    GroundingSample,
     LossTargets,
+    TrainingPair,
     collate,
     compute_losses,
     pad_with_inf,
@@ -24,7 +24,7 @@ from vsearch.grounding.model import R2Model, R2Output
 __all__ = [
     "Batch",
     "GroundingResult",
-    "GroundingSample",
+    "TrainingPair",
     "LossTargets",
     "R2Config",
     "R2Model",

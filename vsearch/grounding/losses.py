@@ -85,7 +85,7 @@ class LossTargets:
 
 
 @dataclass(frozen=True)
-class GroundingSample:
+class TrainingPair:
     """One training pair: features (T,K,P,Wv) and (L,K,Wq) plus its supervision."""
 
     video: Tensor | np.ndarray
@@ -129,7 +129,7 @@ def pad_with_inf(arrays: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
     return out, mask
 
 
-def collate(samples: Sequence[GroundingSample]) -> Batch:
+def collate(samples: Sequence[TrainingPair]) -> Batch:
     """Pad a list of samples into one batch (features +inf-padded then masked, boundaries
     +inf-padded rows, saliency 0-padded)."""
     if not samples:

@@ -29,7 +29,7 @@ from vsearch.storage.fingerprint import FileStamp, file_fingerprint
 from vsearch.storage.reconcile import rebuild_vectors, reconcile_vectors
 from vsearch.storage.vectors import VectorStore
 
-ProgressCallback = Callable[[IndexProgress], None]
+IndexProgressCallback = Callable[[IndexProgress], None]
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class IndexRun:
         target: IndexTarget,
         encoder: Callable[[], FrameEncoder],
         options: IndexOptions,
-        on_progress: ProgressCallback | None = None,
+        on_progress: IndexProgressCallback | None = None,
     ) -> None:
         self._target = target
         self._encoder = encoder

@@ -41,7 +41,7 @@ from vsearch.media.probing import (
     video_end_pts,
 )
 from vsearch.media.sampling import FpsPicker, estimate_cost, should_seek
-from vsearch.media.timing import exact_fps, tick_of
+from vsearch.media.timing import DEFAULT_CLIP_FPS, exact_fps, tick_of
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class SamplingStats:
 
 def sample_frames(
     path: Path | str,
-    fps: float = 0.5,
+    fps: float = DEFAULT_CLIP_FPS,
     *,
     size: int = 224,
     strategy: Strategy = "auto",

@@ -17,6 +17,9 @@ from vsearch.errors import InputError
 _HALF_UP_SLACK = 1e-9
 
 
+DEFAULT_CLIP_FPS = 0.5  # one frame per 2 s clip: the clip length R2-Tuning uses on QVHighlights
+
+
 def clip_count(duration_s: float, fps: float) -> int:
     """Number of clips of a video lasting duration_s seconds sampled at fps clips per second."""
     if fps <= 0:

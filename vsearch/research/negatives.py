@@ -27,8 +27,7 @@ import torch
 from torch import Tensor
 
 from vsearch.errors import InputError
-from vsearch.grounding import GroundingSample as TrainingPair
-from vsearch.grounding import pad_with_inf
+from vsearch.grounding import TrainingPair, pad_with_inf
 from vsearch.research.datasets import FeatureDataset, FeatureItem, GroundingSample
 
 

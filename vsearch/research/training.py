@@ -40,6 +40,7 @@ from vsearch.grounding import (
     Batch,
     R2Config,
     R2Model,
+    TrainingPair,
     collate,
     compute_losses,
     ground,
@@ -47,7 +48,6 @@ from vsearch.grounding import (
     save_checkpoint,
     video_contrast_loss,
 )
-from vsearch.grounding import GroundingSample as TrainingPair
 from vsearch.research.datasets import FeatureDataset, FeatureItem, GroundingSample
 from vsearch.research.negatives import (
     ContrastGroups,
@@ -156,7 +156,7 @@ class TrainReport:
     history: tuple[EpochRecord, ...] = field(default_factory=tuple)
 
 
-ProgressCallback = Callable[[TrainProgress], None]
+TrainProgressCallback = Callable[[TrainProgress], None]
 
 
 def train_grounding(
@@ -169,7 +169,7 @@ def train_grounding(
     run_dir: str | Path,
     settings: TrainSettings | None = None,
     resume: bool = False,
-    on_progress: ProgressCallback | None = None,
+    on_progress: TrainProgressCallback | None = None,
     confusable: Mapping[int | str, Sequence[str]] | None = None,
     init_checkpoint: str | Path | None = None,
 ) -> TrainReport:
@@ -434,7 +434,7 @@ def _train_epoch(
     epoch: int,
     run: _RunState,
     steps: int,
-    on_progress: ProgressCallback | None,
+    on_progress: TrainProgressCallback | None,
 ) -> dict[str, float]:
     # the sample order and positive-clip draws depend only on (seed, epoch): resumable
     rng = np.random.default_rng([settings.seed, epoch])
@@ -674,7 +674,7 @@ def train_from_files(
     video_contrast: float | None = None,
     init_checkpoint: str | Path | None = None,
     resume: bool = False,
-    on_progress: ProgressCallback | None = None,
+    on_progress: TrainProgressCallback | None = None,
 ) -> TrainReport:
     """Read annotation files and a config (preset name or JSON), then `train_grounding`.
 

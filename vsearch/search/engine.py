@@ -17,13 +17,13 @@ import numpy as np
 
 from vsearch.search.candidates import plan_candidates
 from vsearch.search.coarse import ClipHit, coarse_hits
-from vsearch.search.features import TokenSource
 from vsearch.search.grounders import Grounder, GroundingJob, WindowMoments
 from vsearch.search.profile import ScoringProfile
 from vsearch.search.query import EncodedQuery
 from vsearch.search.ranking import rank_moments
 from vsearch.search.records import Moment, SearchOptions
 from vsearch.search.sequence import ordered_match
+from vsearch.search.token_source import TokenSource
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
 from vsearch.storage.records import VideoRecord

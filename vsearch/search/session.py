@@ -18,12 +18,12 @@ from typing import Any
 from vsearch.errors import InputError, LibraryError, OutputError
 from vsearch.search.checkpoints import GroundingSource
 from vsearch.search.engine import SearchEngine
-from vsearch.search.features import TokenSource
 from vsearch.search.grounders import Grounder, R2Grounder, ZeroShotGrounder
 from vsearch.search.planning import QueryPlanner, WholeQuery
 from vsearch.search.profile import ScoringProfile
 from vsearch.search.query import QUERY_BATCH, EncodedQuery, encode_queries, truncation_note
 from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
+from vsearch.search.token_source import TokenSource
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
 from vsearch.storage.layout import LibraryPaths

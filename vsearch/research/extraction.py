@@ -19,6 +19,7 @@ import numpy as np
 
 from vsearch.encoder import ClipEncoder, ClipModelSpec
 from vsearch.errors import InputError, MediaError, OutputError
+from vsearch.media.timing import DEFAULT_CLIP_FPS
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def extract_features(
     out_dir: Path,
     *,
     spec: ClipModelSpec,
-    fps: float = 0.5,
+    fps: float = DEFAULT_CLIP_FPS,
     batch_size: int = 32,
     device: str = "auto",
     precision: Literal["fp32", "bf16", "fp16"] = "fp32",
