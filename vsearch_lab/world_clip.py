@@ -63,6 +63,7 @@ from vsearch.errors import InputError, ModelError
 from vsearch_lab.bundle import CONFIG_PATH, MODEL_NAME, world_clip_spec
 from vsearch_lab.clauses import Clause, ObjectPattern
 from vsearch_lab.describe import segment_frame_captions
+from vsearch_lab.options import dataclass_options, knob
 from vsearch_lab.palette import OBJECT_COLOURS
 from vsearch_lab.parallel import map_in_order
 from vsearch_lab.phrases import (
@@ -432,38 +433,45 @@ def _decode_video(job: _DecodeJob) -> FramePairs:
 
 @dataclass(frozen=True)
 class WorldClipSettings:
-    """Knobs of one training run: `steps` makes it deterministic, else it runs `minutes`."""
+    """Knobs of one training run: `steps` makes it deterministic, else it runs `minutes`.
 
-    videos: int = 2000
-    seed: int = 0
-    minutes: float = 15.0
-    steps: int | None = None
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    weight_decay: float = 0.05
-    warmup_frac: float = 0.05
-    live_blocks: int = 4
-    group_size: int = 4
-    focused_frac: float = 0.5  # share of one-colour batches
-    caption_weight: float = 0.1  # caption head loss (summed over the vocabulary) weight
-    # add, for every drawn caption that places a thing ("a red star on the left"), the same
-    # caption with each other place as a text of the batch (a negative unless a frame shows it)
-    place_negatives: bool = False
-    # weight of the place loss: for a frame and one caption placing a thing it shows, pick that
-    # caption among the same caption in every other place (image against text, both towers)
-    place_weight: float = 0.0
-    min_duration_s: int = 30
-    max_duration_s: int = 180
-    threads: int = 1
-    workers: int = 1  # processes that render and decode the training world
-    device: str = "cpu"  # "cuda" trains on a GPU; batches are still drawn on the CPU
-    init_weights: str | None = None  # full-model weights to fine-tune instead of random ones
-    motion_captions: bool = False  # frames also captioned with what moves in their segment
-    size_captions: bool = False  # frames also captioned with the clear sizes of their objects
-    corner_captions: bool = False  # things in a corner also captioned with their height
-    # weight of the size loss: for a frame and one sized caption it shows, pick that caption
-    # against the same caption with the other size word (small <-> large)
-    size_weight: float = 0.0
+    Each field's help text is also its `world-clip train` option's help (`dataclass_options`).
+    """
+
+    videos: int = knob(2000, "Videos in the training world.")
+    seed: int = knob(0, "Training world seed is 1000+SEED.")
+    minutes: float = knob(15.0, "Training time budget.")
+    steps: int | None = knob(None, "Exact step count (overrides minutes).")
+    batch_size: int = knob(64, "Frames per training batch.")
+    learning_rate: float = knob(2e-3, "Peak of the cosine schedule (lower it when fine-tuning).")
+    weight_decay: float = knob(0.05, "AdamW weight decay.")
+    warmup_frac: float = knob(0.05, "Share of the steps spent warming up.")
+    live_blocks: int = knob(4, "Visual blocks trained; the ones before them are identities.")
+    group_size: int = knob(4, "Objects grouped with one of their colour and one of their shape.")
+    focused_frac: float = knob(0.5, "Share of one-colour batches.")
+    caption_weight: float = knob(
+        0.1, "Weight of the caption head loss (summed over the vocabulary)."
+    )
+    place_negatives: bool = knob(
+        False, "Each placed caption's other places as negative texts of the batch."
+    )
+    place_weight: float = knob(
+        0.0, "Weight of the loss that picks a frame's placed caption among its other places."
+    )
+    min_duration_s: int = knob(30, "Shortest training video, s.")
+    max_duration_s: int = knob(180, "Longest training video, s.")
+    threads: int = knob(1, "Torch threads (one is fastest for this small model on shared cores).")
+    workers: int = knob(1, "Processes that render and decode the training world.")
+    device: str = knob("cpu", "cpu, cuda or cuda:N (batches are still drawn on the CPU).")
+    init_weights: str | None = knob(
+        None, "Fine-tune these world CLIP weights (e.g. the shipped ones) instead of random ones."
+    )
+    motion_captions: bool = knob(False, "Also caption frames with what moves in their segment.")
+    size_captions: bool = knob(False, "Also caption frames with the clear sizes of their objects.")
+    corner_captions: bool = knob(False, "Also caption things in a corner with their height.")
+    size_weight: float = knob(
+        0.0, "Weight of the loss that picks a frame's sized caption against its other size."
+    )
 
 
 @dataclass(frozen=True)
@@ -1012,108 +1020,15 @@ def cli_group() -> click.Group:
 
     @main.command()
     @click.argument("out_weights", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option(
-        "--videos", default=WorldClipSettings.videos, show_default=True,
-        help="Videos in the training world.",
-    )  # fmt: skip
-    @click.option("--seed", default=0, show_default=True, help="Training world seed is 1000+SEED.")
-    @click.option("--minutes", default=15.0, show_default=True, help="Training time budget.")
-    @click.option("--steps", type=int, default=None, help="Exact step count (overrides minutes).")
-    @click.option("--batch-size", default=64, show_default=True)
-    @click.option("--max-duration", default=180, show_default=True, help="Longest video, s.")
-    @click.option(
-        "--threads",
-        default=1,
-        show_default=True,
-        help="Torch threads (one is fastest for this small model on shared cores).",
-    )
-    @click.option(
-        "--workers", default=1, show_default=True,
-        help="Processes that render and decode the training world.",
-    )  # fmt: skip
-    @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-    @click.option(
-        "--place-negatives/--no-place-negatives", default=WorldClipSettings.place_negatives,
-        show_default=True, help="Each placed caption's other places as negative texts.",
-    )  # fmt: skip
-    @click.option(
-        "--place-weight", default=WorldClipSettings.place_weight, show_default=True,
-        help="Weight of the loss that picks a frame's placed caption among its other places.",
-    )  # fmt: skip
-    @click.option(
-        "--live-blocks", default=4, show_default=True,
-        help="Visual blocks trained; the ones before them are identities.",
-    )  # fmt: skip
-    @click.option(
-        "--init", "init_weights", type=click.Path(dir_okay=False, exists=True), default=None,
-        help="Fine-tune these world CLIP weights (e.g. the shipped ones) instead of random ones.",
-    )  # fmt: skip
-    @click.option(
-        "--motion-captions/--no-motion-captions", default=WorldClipSettings.motion_captions,
-        show_default=True, help="Also caption frames with what moves in their segment.",
-    )  # fmt: skip
-    @click.option(
-        "--size-captions/--no-size-captions", default=WorldClipSettings.size_captions,
-        show_default=True, help="Also caption frames with the clear sizes of their objects.",
-    )  # fmt: skip
-    @click.option(
-        "--corner-captions/--no-corner-captions", default=WorldClipSettings.corner_captions,
-        show_default=True, help="Also caption things in a corner with their height.",
-    )  # fmt: skip
-    @click.option(
-        "--size-weight", default=WorldClipSettings.size_weight, show_default=True,
-        help="Weight of the loss that picks a frame's sized caption against its other size.",
-    )  # fmt: skip
-    @click.option(
-        "--learning-rate", default=WorldClipSettings.learning_rate, show_default=True,
-        help="Peak of the cosine schedule (lower it when fine-tuning).",
-    )  # fmt: skip
-    def train(
-        out_weights: Path,
-        videos: int,
-        seed: int,
-        minutes: float,
-        steps: int | None,
-        batch_size: int,
-        max_duration: int,
-        threads: int,
-        workers: int,
-        device: str,
-        place_negatives: bool,
-        place_weight: float,
-        live_blocks: int,
-        init_weights: str | None,
-        motion_captions: bool,
-        size_captions: bool,
-        corner_captions: bool,
-        size_weight: float,
-        learning_rate: float,
-    ) -> None:
+    @dataclass_options(WorldClipSettings, renamed={
+        "init_weights": "--init", "min_duration_s": "--min-duration",
+        "max_duration_s": "--max-duration",
+    })  # fmt: skip
+    def train(out_weights: Path, **options: Any) -> None:
         """Train on a fresh world and write fp16 safetensors weights to OUT_WEIGHTS."""
         from vsearch.cli.app import echo_json
 
-        settings = WorldClipSettings(
-            videos=videos,
-            seed=seed,
-            minutes=minutes,
-            steps=steps,
-            batch_size=batch_size,
-            min_duration_s=min(30, max_duration),
-            max_duration_s=max_duration,
-            threads=threads,
-            workers=workers,
-            device=device,
-            place_negatives=place_negatives,
-            place_weight=place_weight,
-            live_blocks=live_blocks,
-            init_weights=init_weights,
-            motion_captions=motion_captions,
-            size_captions=size_captions,
-            corner_captions=corner_captions,
-            size_weight=size_weight,
-            learning_rate=learning_rate,
-        )
-        report = train_world_clip(out_weights, settings, on_progress=_log_step)
+        report = train_world_clip(out_weights, WorldClipSettings(**options), on_progress=_log_step)
         echo_json(report.to_dict())
 
     @main.command()
