@@ -18,6 +18,7 @@ from bench import cuda_check
 BENCH_DIR = Path(cuda_check.__file__).parent
 
 
+@pytest.mark.slow
 def test_cpu_against_cpu_passes_every_check(tmp_path: Path) -> None:
     """In its own process, so the check that av, faiss and sqlalchemy stay unimported sees
     only what the script imports."""

@@ -43,6 +43,7 @@ def wait_for_indexed(library: Path, count: int, process: subprocess.Popen) -> in
     pytest.fail("indexer made no progress")
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_loses_only_videos_in_flight(
     tmp_path: Path, make_video, tiny_clip_args
 ) -> None:
@@ -76,6 +77,7 @@ def test_sigkill_mid_run_loses_only_videos_in_flight(
     assert final["clips"] == expected == final["vectors"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_and_keeps_finished_videos(
     tmp_path: Path, make_video, tiny_clip_args
 ) -> None:

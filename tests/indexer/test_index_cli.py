@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from vsearch.cli import main
@@ -31,6 +32,7 @@ def status(library: Path) -> dict:
     return payload
 
 
+@pytest.mark.slow
 def test_mixed_folder_lists_each_broken_file_and_exits_partial(
     tmp_path: Path, make_video, broken_files, tiny_clip_args
 ) -> None:
@@ -60,6 +62,7 @@ def test_mixed_folder_lists_each_broken_file_and_exits_partial(
     assert code == 0 and {Path(v["path"]).name for v in listing} == set(failed)
 
 
+@pytest.mark.slow
 def test_rerun_skips_then_picks_up_changed_and_deleted_files(
     tmp_path: Path, make_video, tiny_clip_args
 ) -> None:

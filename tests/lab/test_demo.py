@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from vsearch.cli import main as vsearch_main
 from vsearch_lab.demo import main as demo_main
 
 
+@pytest.mark.slow
 def test_demo_indexes_searches_and_exports_a_generated_world_offline(tmp_path: Path) -> None:
     result = CliRunner().invoke(demo_main, [str(tmp_path / "demo"), "--videos", "2"])
     assert result.exit_code == 0, result.output

@@ -71,6 +71,7 @@ def test_decoded_frames_match_the_renderer(world_dir: Path) -> None:
     assert compared == plan.duration_s // 2
 
 
+@pytest.mark.slow
 def test_same_seed_same_frames_other_seed_other_frames(tmp_path: Path, world_dir: Path) -> None:
     again = _make(tmp_path / "again", seed=21)
     other = _make(tmp_path / "other", seed=22)

@@ -140,6 +140,7 @@ def test_motion_captions_name_what_moves_only_while_it_is_visible(tmp_path: Path
     assert checked > 10
 
 
+@pytest.mark.slow
 def test_shipped_weights_retrieve_a_held_out_world_far_better_than_random_weights(
     held_out_world: Path, shipped_encoder: ClipEncoder
 ):
@@ -156,6 +157,7 @@ def test_shipped_weights_retrieve_a_held_out_world_far_better_than_random_weight
     assert static.clip_r5 - floor.clip_r5 >= MIN_GAIN_OVER_RANDOM
 
 
+@pytest.mark.slow
 def test_decoding_a_world_on_several_processes_gives_the_same_frames_and_texts(
     held_out_world: Path,
 ):
@@ -220,6 +222,7 @@ def test_a_fine_tuning_run_starts_from_the_given_weights(tmp_path: Path):
             assert torch.equal(tuned[key], shipped[key]), key
 
 
+@pytest.mark.slow
 def test_a_short_training_run_lowers_the_loss_and_is_repeatable(tmp_path: Path):
     settings = WorldClipSettings(
         videos=2, seed=1, steps=6, batch_size=12, min_duration_s=16, max_duration_s=16
@@ -378,6 +381,7 @@ def test_the_size_loss_picks_a_frames_size_among_small_and_large(sized_pairs):
     assert torch.isfinite(loss) and float(loss) > 0
 
 
+@pytest.mark.slow
 def test_without_sized_captions_the_size_weight_changes_nothing(sized_pairs, tmp_path: Path):
     settings, _ = sized_pairs
     plain = training_pairs(replace(settings, size_captions=False))

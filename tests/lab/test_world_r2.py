@@ -69,6 +69,7 @@ def test_world_r2_beats_an_untrained_model(held_out: tuple[list, Path]) -> None:
     assert trained_map >= max(untrained_maps) + MAP_MARGIN, (trained_map, untrained_maps)
 
 
+@pytest.mark.slow
 def test_training_command_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "tiny.pth"
     args = ["train", str(out), "--videos", "2", "--val-videos", "1", "--epochs", "2",

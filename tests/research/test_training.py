@@ -234,6 +234,7 @@ def _own_video_first(model: R2Model, val_set: FeatureDataset, others: int = 5) -
     ],
     ids=["mismatched-pairs", "video-contrast"],
 )
+@pytest.mark.slow
 def test_other_videos_teach_the_model_to_rank_its_own_video_first(
     bench: dict, trained: tuple, tmp_path: Path, extra: dict, loss_key: str
 ) -> None:
