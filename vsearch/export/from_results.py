@@ -39,6 +39,11 @@ TIMELINE_SUFFIXES = {
     ".edl": "edl", ".json": "json", ".csv": "csv", ".vtt": "webvtt", ".ffmeta": "ffmetadata",
     ".otio": "otio",
 }  # fmt: skip
+# Format name -> the suffix an output in that format is given (the inverse of the tables above).
+EXPORT_SUFFIXES = {
+    **{name: f".{name}" for name in REEL_FORMATS},
+    **{name: suffix for suffix, name in TIMELINE_SUFFIXES.items()},
+}
 DEFAULT_TIMELINE_FPS = 25.0  # EDL/OTIO frame rate when the catalogue does not know the source's
 DEFAULT_HIGHLIGHT_PROMPT = "an interesting moment"
 
