@@ -110,6 +110,7 @@ class Library:
         self._catalog = catalog
         self._encoder = None
         self._search_sessions: dict[str, object] = {}  # grounding kind -> SearchSession
+        self._session_generations: dict[str, int | None] = {}  # vectors each session opened
         self._previews = None  # MomentPreviews, made on first use
 
     @classmethod
@@ -293,9 +294,14 @@ class Library:
         return tuple(self._search_session(grounding).notes)  # type: ignore[attr-defined]
 
     def _search_session(self, grounding: str):
-        """The search session for `grounding`, opened once and reused by later queries."""
+        """The search session for `grounding`, opened once and reused by later queries until
+        an index run (in any process) saves new vectors: then it is opened again to see them."""
         sessions = self._search_sessions
+        generation = VectorStore.committed_generation(self.paths.vectors)
+        if self._session_generations.get(grounding, generation) != generation:
+            sessions.pop(grounding, None)
         if grounding not in sessions:
+            self._session_generations[grounding] = generation
             from vsearch.search.session import open_session
 
             spec = self._clip_spec()
