@@ -158,10 +158,11 @@ async function showResult(result, summary) {
   const notes = result.notes.length ? ` · ${result.notes.join(" · ")}` : "";
   $("#search-info").textContent = `${summary} · grounding ${result.grounding}${notes}`;
   const values = result.results.flatMap((moment) => moment.saliency);
-  const low = Math.min(...values, 0);
+  const low = values.length ? Math.min(...values) : 0;
   const high = Math.max(...values, low + 1e-6);
   const cards = result.results.map((moment, rank) => card(moment, rank, ids.get(moment.video), low, high));
   $("#cards").replaceChildren(...cards);
+  $("#cards").dataset.resultId = result.id;
   if (!cards.length) $("#cards").append(element("p", { className: "info", textContent: "No moments found." }));
 }
 
