@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 from vsearch.errors import LibraryError, NotFoundError
-from vsearch.indexer.progress_file import ProgressFile, read_progress
+from vsearch.indexer.progress_file import progress_file, read_progress
 from vsearch.indexer.reports import IndexReport
 from vsearch.indexer.run import IndexOptions, IndexRun, IndexTarget, ProgressCallback
 from vsearch.settings import Settings, load_settings
@@ -205,8 +205,7 @@ class Library:
         """Index new and changed videos under `paths`, drop vanished ones.
 
         Progress also goes to the library's progress file, for readers in other processes."""
-        recorder = ProgressFile(self.paths.index_progress)
-        with WriterLock(self.paths.lock), recorder:
+        with WriterLock(self.paths.lock), progress_file(self.paths.index_progress) as recorder:
             spec = self._clip_spec()
             self._check_identity(spec.model_id)  # before loading weights: fail fast
             _warn_if_world_clip_on_real_footage(spec, paths)

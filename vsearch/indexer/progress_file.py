@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from vsearch.indexer.reports import IndexProgress
@@ -26,9 +25,9 @@ ProgressCallback = Callable[[IndexProgress], None]
 
 
 class ProgressFile:
-    """Records the progress events of one index run at `path`; removes the file on exit.
+    """Records the progress events of one index run at `path` (see `progress_file`).
 
-    Use as `with ProgressFile(path) as recorder: run(on_progress=recorder.relay(callback))`.
+    Use as `with progress_file(path) as recorder: run(on_progress=recorder.relay(callback))`.
     """
 
     def __init__(self, path: Path) -> None:
@@ -58,16 +57,15 @@ class ProgressFile:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
-    def __enter__(self) -> ProgressFile:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.clear()
+@contextlib.contextmanager
+def progress_file(path: Path) -> Iterator[ProgressFile]:
+    """A recorder at `path` whose file is removed when the block ends, however it ends."""
+    recorder = ProgressFile(path)
+    try:
+        yield recorder
+    finally:
+        recorder.clear()
 
 
 def progress_json(event: IndexProgress) -> dict[str, Any]:
