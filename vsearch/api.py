@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from vsearch.errors import InputError, LibraryError
+from vsearch.errors import InputError, LibraryError, NotFoundError
+from vsearch.indexer.progress_file import progress_file, read_progress
 from vsearch.indexer.reports import IndexReport
 from vsearch.indexer.run import IndexOptions, IndexProgressCallback, IndexRun, IndexTarget
 from vsearch.media.timing import DEFAULT_CLIP_FPS
@@ -113,6 +114,8 @@ class Library:
         self._encoder = None
         self._spec = None  # the library's CLIP spec, resolved once (its id may hash a file)
         self._search_sessions: dict[str, object] = {}  # grounding kind -> SearchSession
+        self._session_generations: dict[str, int | None] = {}  # vectors each session opened
+        self._previews = None  # MomentPreviews, made on first use
 
     @classmethod
     def open(
@@ -212,8 +215,10 @@ class Library:
         retry_failed: bool = False,
         on_progress: IndexProgressCallback | None = None,
     ) -> IndexReport:
-        """Index new and changed videos under `paths`, drop vanished ones."""
-        with WriterLock(self.paths.lock):
+        """Index new and changed videos under `paths`, drop vanished ones.
+
+        Progress also goes to the library's progress file, for readers in other processes."""
+        with WriterLock(self.paths.lock), progress_file(self.paths.index_progress) as recorder:
             spec = self._clip_spec()
             self._check_identity(spec.model_id)  # before loading weights: fail fast
             _warn_about_footage(self.bundle(), paths)
@@ -247,12 +252,25 @@ class Library:
                 save_interval_s=s.save_interval_s,
                 retry_failed=retry_failed,
             )
-            return IndexRun(target, self.encoder, options, on_progress).run(paths)
+            return IndexRun(target, self.encoder, options, recorder.relay(on_progress)).run(paths)
 
     # -- inspection --------------------------------------------------------------------------
     def videos(self, status: str | None = None) -> list[VideoRecord]:
         """Catalogue records, optionally only those with `status`."""
         return self._catalog.list_videos(status)
+
+    def video(self, video_id: int) -> VideoRecord:
+        """The catalogue record with id `video_id` (NotFoundError when there is none)."""
+        record = self._catalog.get_video(video_id)
+        if record is None:
+            raise NotFoundError(f"no video with id {video_id} in the library")
+        return record
+
+    def index_progress(self) -> dict | None:
+        """The last progress event of an index running now in any process, else None."""
+        if holder_pid(self.paths.lock) is None:
+            return None
+        return read_progress(self.paths.index_progress)
 
     def status(self) -> LibraryStatus:
         """Counts and sizes; works while another process is indexing."""
@@ -294,10 +312,20 @@ class Library:
             raise InputError(f"scoring profile {asked!r} names no model bundle")
         return named.profile
 
+    def prepare_search(self, grounding: str = "r2") -> tuple[str, ...]:
+        """Load CLIP and the grounding model now (not at the first query); returns the notes
+        every search will carry, such as a fallback to zero-shot grounding."""
+        return tuple(self._search_session(grounding).notes)  # type: ignore[attr-defined]
+
     def _search_session(self, grounding: str):
-        """The search session for `grounding`, opened once and reused by later queries."""
+        """The search session for `grounding`, opened once and reused by later queries until
+        an index run (in any process) saves new vectors: then it is opened again to see them."""
         sessions = self._search_sessions
+        generation = VectorStore.committed_generation(self.paths.vectors)
+        if self._session_generations.get(grounding, generation) != generation:
+            sessions.pop(grounding, None)
         if grounding not in sessions:
+            self._session_generations[grounding] = generation
             from vsearch.search.session import open_session
 
             spec = self._clip_spec()
@@ -353,15 +381,34 @@ class Library:
         return stored_result(self.paths.catalog, result_id)
 
     # -- export ------------------------------------------------------------------------------
-    def export(self, result, out_path: Path, *, options=None):
+    def export(self, result, out_path: Path, *, options=None, on_progress=None):
         """Write a search result (or stored result id) as a reel or timeline at `out_path`.
 
         `options` is a `vsearch.export.from_results.ExportOptions`; returns a `ResultExport`.
+        `on_progress(fraction)` follows the writing.
         """
         from vsearch.export.from_results import ExportOptions, export_result
 
         found = self.result(result) if isinstance(result, str) else result
-        return export_result(found, Path(out_path), self._catalog, options or ExportOptions())
+        return export_result(found, Path(out_path), self._catalog, options or ExportOptions(),
+                             on_progress)  # fmt: skip
+
+    # -- previews ----------------------------------------------------------------------------
+    def _moment_previews(self):
+        if self._previews is None:
+            from vsearch.preview import MomentPreviews
+
+            self._previews = MomentPreviews(self.paths.thumbnails, self.paths.clips)
+        return self._previews
+
+    def thumbnail(self, video_id: int, time_s: float, *, width: int = 320) -> Path:
+        """A cached JPEG of video `video_id` at `time_s`, `width` pixels wide."""
+        return self._moment_previews().thumbnail(self.video(video_id), time_s, width=width)
+
+    def playback(self, video_id: int, start_s: float, end_s: float):
+        """How a browser plays [start_s, end_s] of video `video_id` (a `Playback`): the source
+        itself when the browser can play it, else a cached H.264/AAC clip of the moment."""
+        return self._moment_previews().playback(self.video(video_id), start_s, end_s)
 
     def highlights(self, video: Path, out_path: Path, *, query: str | None = None,
                    duration_s: float = 30.0, force: bool = False):  # fmt: skip

@@ -43,10 +43,18 @@ class MediaError(VsearchError):
     exit_code = 5
 
 
+class SourceMissingError(MediaError):
+    """A catalogued video's file is no longer on disk."""
+
+
 class LibraryError(VsearchError):
     """The library directory is missing, corrupt, or indexed with another model."""
 
     exit_code = 6
+
+
+class NotFoundError(LibraryError):
+    """A stored item asked for by its id (a video, a search result) does not exist."""
 
 
 class LibraryBusyError(LibraryError):

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "export": "vsearch.cli.export:export_command",
     "highlights": "vsearch.cli.export:highlights_command",
     "thumbs": "vsearch.cli.export:thumbs_command",
+    "serve": "vsearch.cli.serve:serve_command",
 }
 
 

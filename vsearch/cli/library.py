@@ -76,11 +76,7 @@ def ls_command(video_status: str | None, as_json: bool, **options) -> None:
     with Library.open(settings=settings_from(options)) as library:
         videos = library.videos(video_status)
     if as_json:
-        echo_json([
-            {"path": v.path, "status": v.status, "duration_s": v.duration_s,
-             "clips": v.clip_count, "error": v.error}
-            for v in videos
-        ])  # fmt: skip
+        echo_json([v.to_json() for v in videos])
         return
     for v in videos:
         detail = v.error if v.status == "failed" else f"{v.duration_s or 0:.1f} s"

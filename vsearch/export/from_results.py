@@ -24,6 +24,7 @@ from vsearch.export.highlights import highlight_segments
 from vsearch.export.reel import export_reel
 from vsearch.export.segments import Moment, Segment, plan_segments, segment_json
 from vsearch.export.timeline import FORMATS, write_timeline
+from vsearch.media.cutting import JoinProgress
 
 if TYPE_CHECKING:
     from vsearch.search.records import SearchResult
@@ -38,6 +39,11 @@ TIMELINE_SUFFIXES = {
     ".edl": "edl", ".json": "json", ".csv": "csv", ".vtt": "webvtt", ".ffmeta": "ffmetadata",
     ".otio": "otio",
 }  # fmt: skip
+# Format name -> the suffix an output in that format is given (the inverse of the tables above).
+EXPORT_SUFFIXES = {
+    **{name: f".{name}" for name in REEL_FORMATS},
+    **{name: suffix for suffix, name in TIMELINE_SUFFIXES.items()},
+}
 DEFAULT_TIMELINE_FPS = 25.0  # EDL/OTIO frame rate when the catalogue does not know the source's
 DEFAULT_HIGHLIGHT_PROMPT = "an interesting moment"
 
@@ -161,9 +167,12 @@ def result_moments(result: SearchResult, catalog: Catalog) -> list[Moment]:
 
 
 def export_result(
-    result: SearchResult, out_path: Path, catalog: Catalog, options: ExportOptions
-) -> ResultExport:
-    """Plan the result's moments and write them as a reel or a timeline at out_path."""
+    result: SearchResult, out_path: Path, catalog: Catalog, options: ExportOptions,
+    on_progress: JoinProgress | None = None,
+) -> ResultExport:  # fmt: skip
+    """Plan the result's moments and write them as a reel or a timeline at out_path.
+
+    on_progress(fraction) follows a reel's writing; a timeline reports 1.0 once written."""
     out_path = Path(out_path)
     chosen = output_format(out_path, options.format)
     _refuse_overwrite(out_path, options.force)
@@ -181,12 +190,14 @@ def export_result(
     if chosen in REEL_FORMATS:
         report = export_reel(
             segments, out_path, copy=options.copy, crossfade_s=options.crossfade_s,
-            force=options.force,
+            force=options.force, on_progress=on_progress,
         )  # fmt: skip
         return ResultExport(str(out_path), chosen, result.id, report.segments, skipped,
                             report.mode, report.fallback_reason)  # fmt: skip
     fps = _timeline_fps(segments, catalog) if chosen in ("edl", "otio") else None
     write_timeline(segments, out_path, chosen, fps=fps, title=f"vsearch: {result.query}")
+    if on_progress is not None:
+        on_progress(1.0)
     return ResultExport(str(out_path), chosen, result.id, tuple(segments), skipped)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vsearch.errors import InputError, MediaError, OutputError
 from vsearch.export.segments import Segment, segment_json
-from vsearch.media.cutting import Cut, join_cuts
+from vsearch.media.cutting import Cut, JoinProgress, join_cuts
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def export_reel(
     crossfade_s: float = 0.0,
     force: bool = False,
     skip_missing: bool = False,
+    on_progress: JoinProgress | None = None,
 ) -> ExportReport:
     """Cut the segments, in order, into one video file at out_path.
 
@@ -62,6 +63,7 @@ def export_reel(
     vsearch.media.cutting). crossfade_s blends each segment into the next (re-encode only).
     An existing out_path is replaced only with force=True. A source that does not exist raises
     MediaError, unless skip_missing=True, which leaves its segments out and lists it.
+    on_progress(fraction) follows the writing (see `join_cuts`).
     """
     out_path = Path(out_path)
     if not segments:
@@ -87,6 +89,7 @@ def export_reel(
         out_path,
         copy=copy,
         crossfade_s=crossfade_s,
+        on_progress=on_progress,
     )
     written = tuple(
         Segment(

@@ -28,7 +28,7 @@ import errno
 import logging
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from fractions import Fraction
@@ -50,6 +50,8 @@ _AUDIO_LAYOUT = "stereo"
 _TIME_SLACK_S = 1e-6
 # Time base of copied video packets: fine enough that rescaling never reorders packets.
 _COPY_TIME_BASE = Fraction(1, 90000)
+# Called with the fraction (0..1) of a join written so far.
+JoinProgress = Callable[[float], None]
 # Containers a reel can be written to, by output suffix (all carry H.264 + AAC).
 _CONTAINER_BY_SUFFIX = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 # How far past a cut's end copy mode reads to find the packets that frames before the end need.
@@ -186,16 +188,39 @@ def read_audio(
 
 def write_png(path: Path | str, rgb: np.ndarray) -> None:
     """Encode an RGB (H, W, 3) uint8 image as PNG, written atomically."""
-    path = Path(path)
+    _write_still(Path(path), rgb, codec_name="png", pix_fmt="rgb24")
+
+
+def write_jpeg(path: Path | str, rgb: np.ndarray, *, quality: int = 5) -> None:
+    """Encode an RGB (H, W, 3) uint8 image as JPEG, written atomically.
+
+    quality is the MJPEG quantiser scale, 2 (best) to 31; 5 keeps thumbnails sharp and small.
+    Odd sizes are cropped by one pixel to the even size 4:2:0 chroma needs.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim == 3:
+        rgb = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]
+    options = {"qmin": str(quality), "qmax": str(quality)}
+    _write_still(Path(path), rgb, codec_name="mjpeg", pix_fmt="yuvj420p", options=options)
+
+
+def _write_still(
+    path: Path, rgb: np.ndarray, *, codec_name: str, pix_fmt: str,
+    options: dict[str, str] | None = None,
+) -> None:  # fmt: skip
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 2:
         raise InputError(f"image must be (H, W, 3) RGB, got shape {rgb.shape}")
-    codec = av.CodecContext.create("png", "w")
+    codec = av.CodecContext.create(codec_name, "w")
     codec.width = rgb.shape[1]
     codec.height = rgb.shape[0]
-    codec.pix_fmt = "rgb24"
+    codec.pix_fmt = pix_fmt
     codec.time_base = Fraction(1, 1)
+    if options:
+        codec.options = options
     frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    if pix_fmt != "rgb24":
+        frame = frame.reformat(format=pix_fmt)
     frame.pts = 0
     data = b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])
     with _atomic_output(path) as tmp_path:
@@ -215,8 +240,13 @@ def join_cuts(
     *,
     copy: bool = False,
     crossfade_s: float = 0.0,
+    on_progress: JoinProgress | None = None,
 ) -> JoinResult:
-    """Write the cuts, in order, into one file at out_path (H.264 + AAC for .mp4)."""
+    """Write the cuts, in order, into one file at out_path (H.264 + AAC for .mp4).
+
+    on_progress(fraction) is called as output is written: per frame when re-encoding, per cut
+    when copying."""
+    report = on_progress or (lambda fraction: None)
     out_path = Path(out_path)
     if not cuts:
         raise InputError("nothing to join")
@@ -234,7 +264,7 @@ def join_cuts(
         fallback_reason = _copy_incompatibility(list(infos.values()))
         if fallback_reason is None:
             with _atomic_output(out_path) as tmp_path:
-                placed = _join_by_copy(cuts, infos, tmp_path, out_path)
+                placed = _join_by_copy(cuts, infos, tmp_path, out_path, report)
             first = infos[cuts[0].path]
             return JoinResult(
                 cuts=tuple(placed), mode="copy", fallback_reason=None, width=first.width,
@@ -243,7 +273,7 @@ def join_cuts(
         logger.warning("stream copy impossible (%s); re-encoding instead", fallback_reason)
     layout = _plan_output(cuts, infos, crossfade_s)
     with _atomic_output(out_path) as tmp_path:
-        placed = _join_by_encoding(cuts, infos, layout, tmp_path, out_path)
+        placed = _join_by_encoding(cuts, infos, layout, tmp_path, out_path, report)
     return JoinResult(
         cuts=tuple(placed), mode="reencode", fallback_reason=fallback_reason, width=layout.width,
         height=layout.height, fps=layout.fps, duration_s=layout.total_frames / float(layout.fps),
@@ -354,6 +384,7 @@ def _join_by_encoding(
     layout: _OutputLayout,
     tmp_path: Path,
     out_path: Path,
+    report: JoinProgress,
 ) -> list[PlacedCut]:
     fps = layout.fps
     with _output_container(tmp_path, out_path) as out:
@@ -393,6 +424,7 @@ def _join_by_encoding(
                 out_frame.time_base = 1 / fps
                 _mux(out, video.encode(out_frame), out_path)
                 next_pts += 1
+                report(min(1.0, next_pts / layout.total_frames))
                 if audio is not None:
                     audio.emit_until(layout.sample_at(next_pts))
             placed.append(
@@ -615,8 +647,9 @@ def _copy_incompatibility(infos: Sequence[SourceInfo]) -> str | None:
 
 
 def _join_by_copy(
-    cuts: Sequence[Cut], infos: dict[Path, SourceInfo], tmp_path: Path, out_path: Path
-) -> list[PlacedCut]:
+    cuts: Sequence[Cut], infos: dict[Path, SourceInfo], tmp_path: Path, out_path: Path,
+    report: JoinProgress,
+) -> list[PlacedCut]:  # fmt: skip
     placed: list[PlacedCut] = []
     with _output_container(tmp_path, out_path) as out:
         with _open_input(cuts[0].path) as template:
@@ -633,6 +666,7 @@ def _join_by_copy(
             placed.append(PlacedCut(cut.path, snapped_start_s, end_s, float(out_start),
                                     float(out_end)))  # fmt: skip
             cursor_s = out_end
+            report(len(placed) / len(cuts))
     return placed
 
 

@@ -21,7 +21,7 @@ def _result(stored: StoredSearch) -> SearchResult:
 
 
 def stored_result(catalog_path: Path, result_id: str) -> SearchResult:
-    """The search stored under `result_id`; LibraryError when there is none."""
+    """The search stored under `result_id`; NotFoundError when there is none."""
     with ResultStore.open(catalog_path) as store:
         return _result(store.get(result_id))
 

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -90,6 +91,18 @@ class SearchResult:
             "notes": list(self.notes),
             "created_at": self.created_at,
         }
+
+    def only(self, ranks: Sequence[int]) -> SearchResult:
+        """The same result keeping only the moments at `ranks` (0-based), in the order given."""
+        if not ranks:
+            raise InputError("choose at least one moment")
+        for rank in ranks:
+            if not 0 <= rank < len(self.results):
+                raise InputError(f"search {self.id} has no moment {rank} "
+                                 f"(it has {len(self.results)})")  # fmt: skip
+        if len(set(ranks)) != len(ranks):
+            raise InputError("a moment is chosen twice")
+        return replace(self, results=tuple(self.results[rank] for rank in ranks))
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,16 @@
       catalog.sqlite            SQLite catalogue (WAL mode, so also -wal and -shm files):
                                 videos, clips and meta; the source of truth
       index.lock                held with flock by the one process that writes (vsearch index)
+      index-progress.json       the running index's last progress event (read by `vsearch serve`)
       vectors/
         index.json              sidecar and commit point: names the current index file and
                                 records its factory string, dim, metric, count, nprobe
         index-<generation>.faiss   FAISS index over clip embeddings; FAISS id == clips.id
       embeddings/<model-slug>/<key>.npy   projected clip embeddings (T, E) float32 per video
       features/<model-slug>/<key>.npy     grounding token features (T, 4, P, W) float16 per video
+      cache/thumbs/, cache/clips/         moment thumbnails (JPEG) and browser-playable moment
+                                          clips (H.264/AAC MP4), derived and safe to delete
+      exports/                  reels and timelines written by `vsearch serve`'s export jobs
 
 Every FAISS save writes a new generation file and then atomically replaces ``index.json``, so
 a crash at any moment leaves a sidecar that names a complete index file; readers that memory-map
@@ -25,6 +29,9 @@ from pathlib import Path
 
 CATALOG_NAME = "catalog.sqlite"
 LOCK_NAME = "index.lock"
+PROGRESS_NAME = "index-progress.json"
+CACHE_DIR = "cache"
+EXPORTS_DIR = "exports"
 VECTORS_DIR = "vectors"
 EMBEDDINGS_DIR = "embeddings"
 FEATURES_DIR = "features"
@@ -43,6 +50,25 @@ class LibraryPaths:
     @property
     def lock(self) -> Path:
         return self.root / LOCK_NAME
+
+    @property
+    def index_progress(self) -> Path:
+        return self.root / PROGRESS_NAME
+
+    @property
+    def thumbnails(self) -> Path:
+        """Directory of cached moment thumbnails."""
+        return self.root / CACHE_DIR / "thumbs"
+
+    @property
+    def clips(self) -> Path:
+        """Directory of cached browser-playable moment clips."""
+        return self.root / CACHE_DIR / "clips"
+
+    @property
+    def exports(self) -> Path:
+        """The one directory the server writes exports into."""
+        return self.root / EXPORTS_DIR
 
     @property
     def vectors(self) -> Path:

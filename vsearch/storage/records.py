@@ -70,6 +70,22 @@ class VideoRecord:
             return None
         return FileStamp(self.size_bytes, self.mtime_ns)
 
+    def to_json(self) -> dict:
+        """The documented `vsearch ls --json` shape of one video."""
+        return {
+            "id": self.id,
+            "path": str(self.path),
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "clips": self.clip_count,
+            "error": self.error,
+            "container": self.container,
+            "codec": self.codec,
+            "width": self.width,
+            "height": self.height,
+            "has_audio": self.has_audio,
+        }
+
 
 @dataclass(frozen=True)
 class IndexedVideo:

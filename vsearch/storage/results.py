@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from vsearch.errors import LibraryError
+from vsearch.errors import LibraryError, NotFoundError
 from vsearch.storage.database import BUSY_TIMEOUT_S, SqliteStore, make_engine
 from vsearch.storage.models import Search, SearchHit
 
@@ -95,13 +95,13 @@ class ResultStore(SqliteStore):
         return self.get(search_id)
 
     def get(self, search_id: str) -> StoredSearch:
-        """The stored search ``search_id``; LibraryError when there is none."""
+        """The stored search ``search_id``; NotFoundError when there is none."""
         with self._session() as s:
             row = s.scalar(
                 select(Search).where(Search.id == search_id).options(selectinload(Search.hits))
             )
             if row is None:
-                raise LibraryError(
+                raise NotFoundError(
                     f"no stored search with id {search_id!r} (see `vsearch history`)"
                 )
             hits = tuple(

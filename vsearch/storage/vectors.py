@@ -144,13 +144,13 @@ class VectorStore:
     @staticmethod
     def committed_count(directory: Path) -> int:
         """Vectors in the last saved generation, read from the sidecar without loading FAISS."""
-        sidecar_path = Path(directory) / SIDECAR_NAME
-        if not sidecar_path.exists():
-            return 0
-        try:
-            return int(json.loads(sidecar_path.read_text(encoding="utf-8"))["count"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise LibraryError(f"unreadable vector sidecar {sidecar_path}: {exc}") from exc
+        return _committed_field(directory, "count") or 0
+
+    @staticmethod
+    def committed_generation(directory: Path) -> int | None:
+        """The last saved generation (None before the first save): a reader that opened an
+        older one has not seen the vectors saved since."""
+        return _committed_field(directory, "generation")
 
     # -- identity -----------------------------------------------------------------------
 
@@ -369,6 +369,16 @@ class VectorStore:
         self._ids_cache = None
         self._apply_search_knobs()
         return choice
+
+
+def _committed_field(directory: Path, key: str) -> int | None:
+    sidecar_path = Path(directory) / SIDECAR_NAME
+    if not sidecar_path.exists():
+        return None
+    try:
+        return int(json.loads(sidecar_path.read_text(encoding="utf-8"))[key])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise LibraryError(f"unreadable vector sidecar {sidecar_path}: {exc}") from exc
 
 
 def _calibrate_nprobe(
