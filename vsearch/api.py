@@ -355,4 +355,4 @@ class Library:
 
         found = self.result(result) if isinstance(result, str) else result
         return result_sheet(found, Path(out_png), columns=columns, thumb_width=thumb_width,
-                            force=force)  # fmt: skip
+                            force=force, library_root=self.paths.root)  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ from vsearch.search.query import (
 )
 from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
 from vsearch.storage.arrays import ArrayStore
+from vsearch.storage.atomic import write_text_atomically
 from vsearch.storage.catalog import Catalog
 from vsearch.storage.layout import LibraryPaths
+from vsearch.storage.outputs import checked_output
 from vsearch.storage.records import VideoRecord
 from vsearch.storage.results import ResultStore, StoredHit
 from vsearch.storage.vectors import VectorStore
@@ -171,8 +174,10 @@ class SearchSession:
     ) -> BatchReport:
         """One prediction line per query line (see docs/search.md for the format)."""
         out_path = Path(out_path)
-        if out_path.exists():
+        if os.path.lexists(out_path):
             raise OutputError(f"{out_path} exists; choose another --out")
+        out_path = checked_output(out_path, force=False, library_root=self.catalog_path.parent,
+                                  require_parent=False)  # fmt: skip
         queries = read_batch_queries(queries_path)
         videos = _videos_by_name(self.engine.catalog)
         targets = [self._target(q, videos, queries_path) for q in queries]
@@ -270,8 +275,4 @@ def _chunks(items: Sequence, others: Sequence, size: int) -> Iterator[tuple[list
 
 
 def _write_lines(path: Path, lines: Sequence[str]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    except OSError as error:
-        raise OutputError(f"cannot write {path}: {error}") from error
+    write_text_atomically(path, "".join(line + "\n" for line in lines), make_parent=True)

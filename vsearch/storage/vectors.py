@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 
 from vsearch.errors import InputError, LibraryError
-from vsearch.storage.atomic import fsync_directory, replace_atomically
+from vsearch.storage.atomic import fsync_directory, is_temporary, replace_atomically
 from vsearch.storage.index_choice import (
     MIN_POINTS_PER_LIST,
     IndexChoice,
@@ -319,7 +319,7 @@ class VectorStore:
         # generation keeps its pages, since unlinking does not invalidate a mapping.
         for path in self.directory.iterdir():
             stale_index = path.name.startswith("index-") and path.name.endswith(".faiss")
-            if (stale_index and path.name != keep) or path.name.endswith(".tmp"):
+            if (stale_index and path.name != keep) or is_temporary(path):
                 with contextlib.suppress(OSError):
                     path.unlink()
         with contextlib.suppress(OSError):
