@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from vsearch.indexer.run import IndexOptions, IndexRun, IndexTarget, ProgressCal
 from vsearch.settings import Settings, load_settings
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoRecord
-from vsearch.storage.layout import LibraryPaths
+from vsearch.storage.layout import LibraryPaths, check_creatable, library_root
 from vsearch.storage.lock import WriterLock, holder_pid
 from vsearch.storage.reconcile import reconcile_vectors
 from vsearch.storage.vectors import VectorStore
@@ -120,14 +121,14 @@ class Library:
         a missing model (ModelError) leaves nothing half-written behind.
         """
         settings = settings or load_settings()
-        root = Path(path or settings.library).expanduser().resolve()
+        root = library_root(Path(path or settings.library))
         paths = LibraryPaths(root)
-        if paths.catalog.exists():
+        if os.path.lexists(paths.catalog):
             return cls(paths, settings, Catalog.open(paths.catalog, create=False))
         if not create:
             raise LibraryError(f"no library at {root} (run `vsearch index DIR` first)")
+        check_creatable(root)
         encoder = _load_encoder(resolve_clip_spec(settings, None), settings)
-        root.mkdir(parents=True, exist_ok=True)
         library = cls(paths, settings, Catalog.open(paths.catalog, create=True))
         library._encoder = encoder
         return library
@@ -145,6 +146,11 @@ class Library:
 
     def close(self) -> None:
         self._catalog.close()
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the library is opened without write access (searches are not stored)."""
+        return self._catalog.read_only
 
     # -- model -------------------------------------------------------------------------------
     def _clip_spec(self):
@@ -200,6 +206,9 @@ class Library:
         on_progress: ProgressCallback | None = None,
     ) -> IndexReport:
         """Index new and changed videos under `paths`, drop vanished ones."""
+        if self.read_only:
+            raise LibraryError(f"library {self.paths.root} is read-only: indexing needs write "
+                               "access to it")  # fmt: skip
         with WriterLock(self.paths.lock):
             spec = self._clip_spec()
             self._check_identity(spec.model_id)  # before loading weights: fail fast
@@ -289,25 +298,26 @@ class Library:
     def search(self, query: str, *, top_k: int = 10, per_video: int = 3,
                min_score: float | None = None, path_glob: str | None = None,
                candidates: int = 20, grounding: str = "r2",
-               split_sequences: bool = True):  # fmt: skip
+               split_sequences: bool = True, skip_missing: bool = False):  # fmt: skip
         """Ranked moments for `query` across the library, stored under the result's id."""
         from vsearch.search.query import check_query
         from vsearch.search.records import SearchOptions
 
         options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding,
-                                split_sequences)  # fmt: skip
+                                split_sequences, skip_missing)  # fmt: skip
         query = check_query(query)
         return self._search_session(grounding).search(query, options)
 
     def search_batch(self, queries_path: Path, out_path: Path, *, top_k: int = 10,
                      per_video: int = 3, min_score: float | None = None,
                      path_glob: str | None = None, candidates: int = 20, grounding: str = "r2",
-                     split_sequences: bool = True, on_progress=None):  # fmt: skip
+                     split_sequences: bool = True, skip_missing: bool = False,
+                     on_progress=None):  # fmt: skip
         """One prediction line per query line of `queries_path`, written to `out_path`."""
         from vsearch.search.records import SearchOptions
 
         options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding,
-                                split_sequences)  # fmt: skip
+                                split_sequences, skip_missing)  # fmt: skip
         session = self._search_session(grounding)
         return session.search_batch(queries_path, out_path, options, on_progress=on_progress)
 

@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,14 @@ from vsearch.search.query import (
     matching_note,
     truncation_note,
 )
-from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
+from vsearch.search.records import (
+    BatchReport,
+    Moment,
+    SearchOptions,
+    SearchResult,
+    flag_missing,
+)
+from vsearch.search.skipping import skipped_note
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.atomic import write_text_atomically
 from vsearch.storage.catalog import Catalog
@@ -40,6 +48,7 @@ from vsearch.storage.vectors import VectorStore
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
+READ_ONLY_NOTE = "the library is read-only: this result was not stored (`show` cannot find it)"
 
 
 def new_result_id() -> str:
@@ -100,7 +109,8 @@ def open_session(
         grounder=grounder,
         fps=fps,
     )
-    return SearchSession(engine=engine, encoder=clip, catalog_path=paths.catalog, notes=notes)
+    return SearchSession(engine=engine, encoder=clip, catalog_path=paths.catalog, notes=notes,
+                         read_only=catalog.read_only)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -149,11 +159,13 @@ class SearchSession:
         encoder,
         catalog_path: Path,
         notes: Sequence[str] = (),
+        read_only: bool = False,
     ) -> None:
         self.engine = engine
         self.encoder = encoder
         self.catalog_path = catalog_path
         self.notes = tuple(notes)  # session-wide notes, e.g. the zero-shot fallback
+        self.read_only = read_only  # results are returned but not stored
 
     @property
     def grounding(self) -> str:
@@ -224,7 +236,7 @@ class SearchSession:
     ) -> SearchResult:
         tokens: TokenSource = self.engine.tokens
         before = set(tokens.re_extracted)
-        moments = self.engine.search(query, options)
+        moments = flag_missing(self.engine.search(query, options))
         notes = list(self.notes)
         if note:
             notes.append(note)
@@ -238,16 +250,29 @@ class SearchSession:
                 f"re-extracted grounding features from {len(fresh)} video file(s) indexed "
                 f"with --no-features: {names}"
             )
+        if self.engine.skipped:
+            notes.append(skipped_note(sorted(self.engine.skipped)))
+        result_id, created_at = self._store(query, moments, options, notes)
+        return SearchResult(
+            id=result_id, query=query.text, grounding=self.grounding,  # type: ignore[arg-type]
+            results=tuple(moments), notes=tuple(notes), created_at=created_at.isoformat(),
+            options=options.to_json(),
+        )  # fmt: skip
+
+    def _store(
+        self, query: EncodedQuery, moments: Sequence[Moment], options: SearchOptions,
+        notes: list[str],
+    ) -> tuple[str, datetime]:
+        """Store the result; in a read-only library say that it was not stored instead."""
+        if self.read_only:
+            notes.append(READ_ONLY_NOTE)
+            return new_result_id(), datetime.now(timezone.utc)  # noqa: UP017 - Python 3.10
         with ResultStore.open(self.catalog_path) as results:
             stored = results.save(
                 new_result_id(), query.text, self.grounding, [_stored_hit(m) for m in moments],
                 options=options.to_json(), notes=notes,
             )  # fmt: skip
-        return SearchResult(
-            id=stored.id, query=stored.query, grounding=self.grounding,  # type: ignore[arg-type]
-            results=tuple(moments), notes=tuple(notes),
-            created_at=stored.created_at.isoformat(), options=options.to_json(),
-        )  # fmt: skip
+        return stored.id, stored.created_at
 
 
 def _stored_hit(moment: Moment) -> StoredHit:
