@@ -133,6 +133,30 @@ class Library:
         library._encoder = encoder
         return library
 
+    @classmethod
+    def doctor(
+        cls, path: Path | None = None, settings: Settings | None = None, *, repair: bool = False
+    ):
+        """Check the library at `path` (default: settings.library) and, with `repair`, fix
+        what can be fixed without the source videos; returns a `DoctorReport`.
+
+        Works on a library too damaged to open (that is one of its findings).
+        """
+        from vsearch.storage.doctor import Stores, examine_library
+
+        settings = settings or load_settings()
+        paths = LibraryPaths(library_root(Path(path or settings.library)))
+
+        def stores_of(catalog: Catalog) -> Stores | None:
+            model, dim = catalog.get_meta(MODEL_KEY), catalog.get_meta(DIM_KEY)
+            if model is None or dim is None:
+                return None
+            slug = model_slug(model)
+            return Stores(ArrayStore(paths.embeddings(slug)), ArrayStore(paths.features(slug)),
+                          int(dim))  # fmt: skip
+
+        return examine_library(paths, stores_of, repair=repair)
+
     def __enter__(self) -> Library:
         return self
 

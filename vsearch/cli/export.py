@@ -10,6 +10,7 @@ import click
 from vsearch.api import Library
 from vsearch.cli.app import echo_json
 from vsearch.cli.options import json_option, library_option, settings_from
+from vsearch.export.contact_sheet import MAX_THUMB_WIDTH, MIN_THUMB_WIDTH
 from vsearch.export.from_results import REEL_FORMATS, ExportOptions
 
 _CLOCK_RE = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)s?$")
@@ -176,7 +177,7 @@ def highlights_command(video, query, duration_s, out_path, force, as_json, libra
 @click.option("--columns", type=int, default=4, show_default=True, help="Thumbnails per row.")
 @click.option(
     "--thumb-width",
-    type=int,
+    type=click.IntRange(MIN_THUMB_WIDTH, MAX_THUMB_WIDTH),
     default=320,
     show_default=True,
     help="Width of each thumbnail in pixels.",

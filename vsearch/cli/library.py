@@ -10,7 +10,7 @@ from vsearch.api import Library
 from vsearch.cli.app import echo_json
 from vsearch.cli.options import clip_options, json_option, library_option, settings_from
 from vsearch.cli.progress import IndexBars
-from vsearch.errors import PartialFailure
+from vsearch.errors import LibraryError, PartialFailure
 from vsearch.settings import Settings
 
 HELP = Settings.help_texts()
@@ -85,3 +85,30 @@ def ls_command(video_status: str | None, as_json: bool, **options) -> None:
     for v in videos:
         detail = v.error if v.status == "failed" else f"{v.duration_s or 0:.1f} s"
         click.echo(f"{v.status:<8} {detail:>10}  {v.path}")
+
+
+@click.command("doctor")
+@click.option("--repair", is_flag=True,
+              help="Fix what can be fixed without the source videos (rebuild the vector index, "
+                   "drop unreadable arrays so `index` encodes those videos again, delete "
+                   "orphaned files).")  # fmt: skip
+@library_option
+@json_option
+def doctor_command(repair: bool, as_json: bool, **options) -> None:
+    """Check the library (catalogue, arrays, vector index, orphans, lock); exit 6 if damaged."""
+    report = Library.doctor(settings=settings_from(options), repair=repair)
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        click.echo(f"library {report.library}: {report.videos_checked} indexed video(s) checked")
+        for finding in report.findings:
+            state = "repaired" if finding.repaired else "problem"
+            click.echo(f"  {state} ({finding.area}): {finding.problem}")
+        for action in report.actions:
+            click.echo(f"  did: {action}")
+        if not report.findings:
+            click.echo("  no problems found")
+    if not report.healthy:
+        fixable = sum(1 for f in report.remaining if f.repairable)
+        hint = f"; `vsearch doctor --repair` fixes {fixable}" if fixable else ""
+        raise LibraryError(f"{len(report.remaining)} problem(s) in the library{hint}")

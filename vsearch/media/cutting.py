@@ -285,14 +285,20 @@ def _plan_output(
         starts.append(starts[-1] + count - overlap)
     audio_rate = next((info.audio_rate for info in ordered if info.has_audio), None)
     return _OutputLayout(
-        width=largest.width - largest.width % 2,
-        height=largest.height - largest.height % 2,
+        width=_even_size(largest.width),
+        height=_even_size(largest.height),
         fps=fps,
         audio_rate=audio_rate,
         frame_counts=counts,
         start_frames=tuple(starts),
         overlap_frames=overlap,
     )
+
+
+def _even_size(pixels: int) -> int:
+    """An output side H.264 (4:2:0) can encode: even and at least 2 (a 1x1 source is scaled
+    up to 2x2 rather than rounded down to nothing)."""
+    return max(2, pixels - pixels % 2)
 
 
 class _AudioTimeline:

@@ -210,6 +210,15 @@ class Catalog(SqliteStore):
             raise
         return cls(engine, path, read_only=read_only)
 
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's integrity check finds wrong with the file (empty when it is sound)."""
+        try:
+            with self._engine.connect() as conn:
+                rows = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA integrity_check")]
+        except SQLAlchemyError as exc:
+            return [str(exc.orig if hasattr(exc, "orig") else exc)]
+        return [] if rows == ["ok"] else rows
+
     # -- meta ---------------------------------------------------------------------------
 
     @property

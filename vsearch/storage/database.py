@@ -152,5 +152,8 @@ class SqliteStore:
                 raise LibraryError(
                     f"library {self.path.parent} is read-only: this needs write access"
                 ) from exc
-            raise LibraryError(f"catalogue {self.path}: {exc.__class__.__name__}: {exc}") from exc
+            hint = "; run `vsearch doctor`" if "malformed" in str(exc) else ""
+            raise LibraryError(
+                f"catalogue {self.path}: {exc.__class__.__name__}: {exc}{hint}"
+            ) from exc
 
