@@ -67,10 +67,13 @@ _out = click.option(
     "--out",
     "out_path",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),  # what may be replaced is the library's rule (exit 9)
     help="File to write.",
 )
-_force = click.option("--force", is_flag=True, help="Replace the output if it exists.")
+_force = click.option(
+    "--force", is_flag=True,
+    help="Replace the output if it exists (only a regular file outside any library).",
+)  # fmt: skip
 
 
 @click.command("export")
