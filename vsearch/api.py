@@ -338,10 +338,13 @@ class Library:
                      split_sequences: bool = True, skip_missing: bool = False,
                      on_progress=None):  # fmt: skip
         """One prediction line per query line of `queries_path`, written to `out_path`."""
+        from vsearch.search.batch_input import checked_batch_out, read_batch_queries
         from vsearch.search.records import SearchOptions
 
         options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding,
                                 split_sequences, skip_missing)  # fmt: skip
+        read_batch_queries(queries_path)  # bad input fails before the models load
+        checked_batch_out(out_path, self.paths.root)
         session = self._search_session(grounding)
         return session.search_batch(queries_path, out_path, options, on_progress=on_progress)
 

@@ -17,7 +17,7 @@ HELP = Settings.help_texts()
 
 
 @click.command("index")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @library_option
 @clip_options
 @click.option("--fps", type=float, default=None, help=HELP["fps"])
@@ -61,7 +61,35 @@ def status_command(as_json: bool, **options) -> None:
         echo_json(status.to_json())
         return
     for key, value in status.to_json().items():
-        click.echo(f"{key:>24}: {value}")
+        click.echo(f"{key.replace('_', ' '):>22}: {_human(key, value)}")
+
+
+def _bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(count) < 1000 or unit == "TB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} TB"
+
+
+def _human(key: str, value) -> str:
+    """A status value as people read it (`--json` keeps the raw numbers)."""
+    if value is None:
+        return "-"
+    if key.endswith("_bytes"):
+        return _bytes(value)
+    if key == "feature_bytes_per_hour":
+        return f"{_bytes(value)} per hour of video"
+    if key == "hours":
+        minutes = round(value * 60)
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    if key == "fps":
+        return f"{value:g} clips/s"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 @click.command("ls")

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vsearch.errors import InputError, LibraryError, OutputError
+from vsearch.errors import InputError, LibraryError
+from vsearch.search.batch_input import BatchQuery, checked_batch_out, read_batch_queries
+from vsearch.search.coarse import path_matches
 from vsearch.search.engine import SearchEngine
 from vsearch.search.features import TokenSource
 from vsearch.search.grounders import R2Grounder, ZeroShotGrounder
@@ -40,7 +40,6 @@ from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.atomic import write_text_atomically
 from vsearch.storage.catalog import Catalog
 from vsearch.storage.layout import LibraryPaths
-from vsearch.storage.outputs import checked_output
 from vsearch.storage.records import VideoRecord
 from vsearch.storage.results import ResultStore, StoredHit
 from vsearch.storage.vectors import VectorStore
@@ -113,42 +112,6 @@ def open_session(
                          read_only=catalog.read_only)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class BatchQuery:
-    """One input line of a batch: qid, query text and optionally the video it is about."""
-
-    qid: Any
-    query: str
-    vid: str | None
-    line_no: int
-
-
-def read_batch_queries(path: Path) -> list[BatchQuery]:
-    """Parse a JSON Lines query file; InputError names the first bad line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read queries file {path}: {error}") from error
-    queries: list[BatchQuery] = []
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as error:
-            raise InputError(f"{path}:{line_no}: not JSON: {error}") from error
-        if not isinstance(item, dict) or not isinstance(item.get("query"), str):
-            raise InputError(f"{path}:{line_no}: needs a string 'query'")
-        if not item["query"].strip():
-            raise InputError(f"{path}:{line_no}: the query is empty")
-        vid = item.get("vid")
-        queries.append(BatchQuery(item.get("qid", line_no), item["query"],
-                                  None if vid is None else str(vid), line_no))  # fmt: skip
-    if not queries:
-        raise InputError(f"{path}: no queries")
-    return queries
-
-
 class SearchSession:
     """Runs queries against one library with one grounder and stores every result."""
 
@@ -185,11 +148,7 @@ class SearchSession:
         on_progress: ProgressCallback | None = None,
     ) -> BatchReport:
         """One prediction line per query line (see docs/search.md for the format)."""
-        out_path = Path(out_path)
-        if os.path.lexists(out_path):
-            raise OutputError(f"{out_path} exists; choose another --out")
-        out_path = checked_output(out_path, force=False, library_root=self.catalog_path.parent,
-                                  require_parent=False)  # fmt: skip
+        out_path = checked_batch_out(out_path, self.catalog_path.parent)
         queries = read_batch_queries(queries_path)
         videos = _videos_by_name(self.engine.catalog)
         targets = [self._target(q, videos, queries_path) for q in queries]
@@ -252,6 +211,10 @@ class SearchSession:
             )
         if self.engine.skipped:
             notes.append(skipped_note(sorted(self.engine.skipped)))
+        if options.path_glob and not moments:
+            names = (v.path for v in self.engine.catalog.list_videos("indexed"))
+            if not any(path_matches(path, options.path_glob) for path in names):
+                notes.append(f"no indexed video matches --in {options.path_glob!r}")
         result_id, created_at = self._store(query, moments, options, notes)
         return SearchResult(
             id=result_id, query=query.text, grounding=self.grounding,  # type: ignore[arg-type]
