@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from vsearch.errors import LibraryError, MediaError
+from vsearch.errors import LibraryError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def readable_jobs(
             continue
         try:
             jobs.append(make_job(candidate))
-        except (LibraryError, MediaError) as error:
+        except LibraryError as error:  # a missing source file stays a MediaError (exit 5)
             log.debug("skipping %s in searches: %s", candidate.video_path, error)
             skipped[candidate.video_path] = str(error)
             continue
