@@ -31,22 +31,18 @@ def _default_mode() -> int:
 _NEW_FILE_MODE = _default_mode()  # what open() would give a new file under this umask
 
 
-def fsync_directory(directory: Path) -> None:
-    """Persist the directory entry changes (renames, unlinks) made inside ``directory``."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: Path) -> None:
-    """Flush a file's data to disk."""
+def fsync_path(path: Path) -> None:
+    """Flush a file's data, or a directory's entries (renames, unlinks), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Persist the directory entry changes (renames, unlinks) made inside ``directory``."""
+    fsync_path(directory)
 
 
 def is_temporary(path: Path) -> bool:
@@ -112,7 +108,7 @@ def atomic_path(target: Path, *, make_parent: bool = False) -> Iterator[Path]:
         raise write_error(target, exc) from exc
     try:
         yield tmp
-        fsync_file(tmp)
+        fsync_path(tmp)
         rename_durably(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):

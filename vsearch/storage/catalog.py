@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vsearch.errors import InputError, LibraryError
-from vsearch.storage.atomic import fsync_directory, fsync_file, temporary_sibling
+from vsearch.storage.atomic import fsync_directory, fsync_path, temporary_sibling
 from vsearch.storage.database import BUSY_TIMEOUT_S, SqliteStore, damage, make_engine, writable
 from vsearch.storage.fingerprint import FileStamp
 from vsearch.storage.migrations import (
@@ -142,7 +142,7 @@ def _create_catalog(path: Path, busy_timeout_s: float) -> None:
                 raw.close()
         finally:
             engine.dispose()
-        fsync_file(tmp)
+        fsync_path(tmp)
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
         fsync_directory(path.parent)
