@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from vsearch.search.records import SearchOptions
 from vsearch.settings import Settings, load_settings
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoRecord
-from vsearch.storage.layout import LibraryPaths
+from vsearch.storage.layout import LibraryPaths, check_creatable, library_root
 from vsearch.storage.lock import WriterLock, holder_pid
 from vsearch.storage.reconcile import reconcile_vectors
 from vsearch.storage.vectors import VectorStore
@@ -127,17 +128,41 @@ class Library:
         a missing model (ModelError) leaves nothing half-written behind.
         """
         settings = settings or load_settings()
-        root = Path(path or settings.library).expanduser().resolve()
+        root = library_root(Path(path or settings.library))
         paths = LibraryPaths(root)
-        if paths.catalog.exists():
+        if os.path.lexists(paths.catalog):
             return cls(paths, settings, Catalog.open(paths.catalog, create=False))
         if not create:
             raise LibraryError(f"no library at {root} (run `vsearch index DIR` first)")
+        check_creatable(root)
         encoder = _load_encoder(resolve_clip_spec(settings, None), settings)
-        root.mkdir(parents=True, exist_ok=True)
         library = cls(paths, settings, Catalog.open(paths.catalog, create=True))
         library._encoder = encoder
         return library
+
+    @classmethod
+    def doctor(
+        cls, path: Path | None = None, settings: Settings | None = None, *, repair: bool = False
+    ):
+        """Check the library at `path` (default: settings.library) and, with `repair`, fix
+        what can be fixed without the source videos; returns a `DoctorReport`.
+
+        Works on a library too damaged to open (that is one of its findings).
+        """
+        from vsearch.storage.doctor import Stores, examine_library
+
+        settings = settings or load_settings()
+        paths = LibraryPaths(library_root(Path(path or settings.library)))
+
+        def stores_of(catalog: Catalog) -> Stores | None:
+            model, dim = catalog.get_meta(MODEL_KEY), catalog.get_meta(DIM_KEY)
+            if model is None or dim is None:
+                return None
+            slug = model_slug(model)
+            return Stores(ArrayStore(paths.embeddings(slug)), ArrayStore(paths.features(slug)),
+                          int(dim))  # fmt: skip
+
+        return examine_library(paths, stores_of, repair=repair)
 
     def __enter__(self) -> Library:
         return self
@@ -152,6 +177,11 @@ class Library:
 
     def close(self) -> None:
         self._catalog.close()
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the library is opened without write access (searches are not stored)."""
+        return self._catalog.read_only
 
     # -- model -------------------------------------------------------------------------------
     def _clip_spec(self):
@@ -218,6 +248,9 @@ class Library:
         """Index new and changed videos under `paths`, drop vanished ones.
 
         Progress also goes to the library's progress file, for readers in other processes."""
+        if self.read_only:
+            raise LibraryError(f"library {self.paths.root} is read-only: indexing needs write "
+                               "access to it")  # fmt: skip
         with WriterLock(self.paths.lock), progress_file(self.paths.index_progress) as recorder:
             spec = self._clip_spec()
             self._check_identity(spec.model_id)  # before loading weights: fail fast
@@ -346,12 +379,13 @@ class Library:
                per_video: int = SEARCH_DEFAULTS.per_video, min_score: float | None = None,
                path_glob: str | None = None, candidates: int = SEARCH_DEFAULTS.candidates,
                grounding: str = SEARCH_DEFAULTS.grounding,
-               split_sequences: bool = SEARCH_DEFAULTS.split_sequences):  # fmt: skip
+               split_sequences: bool = SEARCH_DEFAULTS.split_sequences,
+               skip_missing: bool = SEARCH_DEFAULTS.skip_missing):  # fmt: skip
         """Ranked moments for `query` across the library, stored under the result's id."""
         from vsearch.search.query import check_query
 
         options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding,
-                                split_sequences)  # fmt: skip
+                                split_sequences, skip_missing)  # fmt: skip
         query = check_query(query)
         return self._search_session(grounding).search(query, options)
 
@@ -361,10 +395,15 @@ class Library:
                      path_glob: str | None = None, candidates: int = SEARCH_DEFAULTS.candidates,
                      grounding: str = SEARCH_DEFAULTS.grounding,
                      split_sequences: bool = SEARCH_DEFAULTS.split_sequences,
+                     skip_missing: bool = SEARCH_DEFAULTS.skip_missing,
                      on_progress=None):  # fmt: skip
         """One prediction line per query line of `queries_path`, written to `out_path`."""
+        from vsearch.search.batch_input import checked_batch_out, read_batch_queries
+
         options = SearchOptions(top_k, per_video, min_score, path_glob, candidates, grounding,
-                                split_sequences)  # fmt: skip
+                                split_sequences, skip_missing)  # fmt: skip
+        read_batch_queries(queries_path)  # bad input fails before the models load
+        checked_batch_out(out_path, self.paths.root)
         session = self._search_session(grounding)
         return session.search_batch(queries_path, out_path, options, on_progress=on_progress)
 
@@ -431,4 +470,4 @@ class Library:
 
         found = self.result(result) if isinstance(result, str) else result
         return result_sheet(found, Path(out_png), columns=columns, thumb_width=thumb_width,
-                            force=force)  # fmt: skip
+                            force=force, library_root=self.paths.root)  # fmt: skip

@@ -20,9 +20,16 @@ def _autocommit(path: Path) -> sqlite3.Connection:
     return db
 
 
-def test_empty_file_is_migrated_to_current_version(tmp_path: Path) -> None:
+def test_empty_file_is_damage_not_a_new_catalogue(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite"
     path.touch()
+    with pytest.raises(LibraryError, match="empty .* doctor"):
+        Catalog.open(path)
+    assert path.stat().st_size == 0
+
+
+def test_new_catalogue_is_created_at_current_version(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
     with Catalog.open(path) as catalog:
         assert catalog.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
     db = sqlite3.connect(path)

@@ -10,6 +10,7 @@ import click
 from vsearch.api import Library
 from vsearch.cli.app import echo_json
 from vsearch.cli.options import json_option, library_option, settings_from
+from vsearch.export.contact_sheet import MAX_THUMB_WIDTH, MIN_THUMB_WIDTH
 from vsearch.export.from_results import REEL_FORMATS, ExportOptions
 
 _CLOCK_RE = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)s?$")
@@ -66,10 +67,13 @@ _out = click.option(
     "--out",
     "out_path",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),  # what may be replaced is the library's rule (exit 9)
     help="File to write.",
 )
-_force = click.option("--force", is_flag=True, help="Replace the output if it exists.")
+_force = click.option(
+    "--force", is_flag=True,
+    help="Replace the output if it exists (only a regular file outside any library).",
+)  # fmt: skip
 
 
 @click.command("export")
@@ -176,7 +180,7 @@ def highlights_command(video, query, duration_s, out_path, force, as_json, libra
 @click.option("--columns", type=int, default=4, show_default=True, help="Thumbnails per row.")
 @click.option(
     "--thumb-width",
-    type=int,
+    type=click.IntRange(MIN_THUMB_WIDTH, MAX_THUMB_WIDTH),
     default=320,
     show_default=True,
     help="Width of each thumbnail in pixels.",

@@ -10,14 +10,14 @@ from vsearch.api import Library
 from vsearch.cli.app import echo_json
 from vsearch.cli.options import clip_options, json_option, library_option, settings_from
 from vsearch.cli.progress import IndexBars
-from vsearch.errors import PartialFailure
+from vsearch.errors import LibraryError, PartialFailure
 from vsearch.settings import Settings
 
 HELP = Settings.help_texts()
 
 
 @click.command("index")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @library_option
 @clip_options
 @click.option("--fps", type=float, default=None, help=HELP["fps"])
@@ -61,7 +61,35 @@ def status_command(as_json: bool, **options) -> None:
         echo_json(status.to_json())
         return
     for key, value in status.to_json().items():
-        click.echo(f"{key:>24}: {value}")
+        click.echo(f"{key.replace('_', ' '):>22}: {_human(key, value)}")
+
+
+def _bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(count) < 1000 or unit == "TB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} TB"
+
+
+def _human(key: str, value) -> str:
+    """A status value as people read it (`--json` keeps the raw numbers)."""
+    if value is None:
+        return "-"
+    if key.endswith("_bytes"):
+        return _bytes(value)
+    if key == "feature_bytes_per_hour":
+        return f"{_bytes(value)} per hour of video"
+    if key == "hours":
+        minutes = round(value * 60)
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    if key == "fps":
+        return f"{value:g} clips/s"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 @click.command("ls")
@@ -81,3 +109,30 @@ def ls_command(video_status: str | None, as_json: bool, **options) -> None:
     for v in videos:
         detail = v.error if v.status == "failed" else f"{v.duration_s or 0:.1f} s"
         click.echo(f"{v.status:<8} {detail:>10}  {v.path}")
+
+
+@click.command("doctor")
+@click.option("--repair", is_flag=True,
+              help="Fix what can be fixed without the source videos (rebuild the vector index, "
+                   "drop unreadable arrays so `index` encodes those videos again, delete "
+                   "orphaned files).")  # fmt: skip
+@library_option
+@json_option
+def doctor_command(repair: bool, as_json: bool, **options) -> None:
+    """Check the library (catalogue, arrays, vector index, orphans, lock); exit 6 if damaged."""
+    report = Library.doctor(settings=settings_from(options), repair=repair)
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        click.echo(f"library {report.library}: {report.videos_checked} indexed video(s) checked")
+        for finding in report.findings:
+            state = "repaired" if finding.repaired else "problem"
+            click.echo(f"  {state} ({finding.area}): {finding.problem}")
+        for action in report.actions:
+            click.echo(f"  did: {action}")
+        if not report.findings:
+            click.echo("  no problems found")
+    if not report.healthy:
+        fixable = sum(1 for f in report.remaining if f.repairable)
+        hint = f"; `vsearch doctor --repair` fixes {fixable}" if fixable else ""
+        raise LibraryError(f"{len(report.remaining)} problem(s) in the library{hint}")

@@ -38,6 +38,9 @@ def _search_options(command: Callable) -> Callable:
                      help="Candidate windows to ground per query."),
         click.option("--grounding", type=click.Choice(GROUNDING_KINDS), default=DEFAULTS.grounding,
                      show_default=True, help="Grounding model, or the CLIP similarity curve."),
+        click.option("--skip-missing", is_flag=True,
+                     help="Leave out videos whose source file is gone (otherwise they are "
+                          "marked missing)."),
         click.option("--whole-query", is_flag=True,
                      help="Match the text as written, without the model bundle's query "
                           "planning (no 'X, then Y' parts)."),
@@ -63,13 +66,14 @@ def _search_options(command: Callable) -> Callable:
 @clip_options
 @json_option
 def search_command(query, batch_path, out_path, as_json, top_k, per_video, min_score,
-                   path_glob, candidates, grounding, whole_query, **options) -> None:  # fmt: skip
+                   path_glob, candidates, grounding, whole_query, skip_missing,
+                   **options) -> None:  # fmt: skip
     """Find the moments matching QUERY across the library (or every query of --batch)."""
     if (query is None) == (batch_path is None) or (batch_path is None) != (out_path is None):
         raise click.UsageError("give QUERY, or --batch FILE with --out FILE")
     asked = dict(top_k=top_k, per_video=per_video, min_score=min_score, path_glob=path_glob,
                  candidates=candidates, grounding=grounding,
-                 split_sequences=not whole_query)  # fmt: skip
+                 split_sequences=not whole_query, skip_missing=skip_missing)  # fmt: skip
     with Library.open(settings=settings_from(options)) as library:
         if batch_path is not None:
             report = library.search_batch(batch_path, out_path, **asked)

@@ -16,6 +16,9 @@ from vsearch.errors import InputError
 from vsearch.export.segments import Segment
 from vsearch.media.cutting import grab_frame, probe_source, write_png
 
+MIN_THUMB_WIDTH = 2
+MAX_THUMB_WIDTH = 3840  # a 4K frame: wider thumbnails only make a sheet no viewer opens
+
 
 def contact_sheet(
     segments: Sequence[Segment],
@@ -29,8 +32,9 @@ def contact_sheet(
         raise InputError("no results to export")
     if columns <= 0:
         raise InputError(f"columns must be > 0, got {columns}")
-    if thumb_width < 2:
-        raise InputError(f"thumb_width must be >= 2, got {thumb_width}")
+    if not MIN_THUMB_WIDTH <= thumb_width <= MAX_THUMB_WIDTH:
+        raise InputError(f"thumb_width must lie in {MIN_THUMB_WIDTH}..{MAX_THUMB_WIDTH}, "
+                         f"got {thumb_width}")  # fmt: skip
     thumbs = [_thumbnail(segment, thumb_width) for segment in segments]
     cell_h = max(thumb.shape[0] for thumb in thumbs)
     grid_cols = min(columns, len(thumbs))

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vsearch.errors import InputError, LibraryError, MediaError, OutputError
+from vsearch.errors import InputError, LibraryError, MediaError
 from vsearch.export.contact_sheet import contact_sheet
 from vsearch.export.highlights import highlight_segments
 from vsearch.export.reel import export_reel
 from vsearch.export.segments import Moment, Segment, plan_segments, segment_json
 from vsearch.export.timeline import FORMATS, write_timeline
 from vsearch.media.cutting import JoinProgress
+from vsearch.storage.outputs import checked_output
 
 if TYPE_CHECKING:
     from vsearch.search.records import SearchResult
@@ -173,9 +174,8 @@ def export_result(
     """Plan the result's moments and write them as a reel or a timeline at out_path.
 
     on_progress(fraction) follows a reel's writing; a timeline reports 1.0 once written."""
-    out_path = Path(out_path)
-    chosen = output_format(out_path, options.format)
-    _refuse_overwrite(out_path, options.force)
+    chosen = output_format(Path(out_path), options.format)
+    out_path = checked_output(out_path, force=options.force, library_root=catalog.path.parent)
     if not result.results:
         raise InputError(f"no results to export: search {result.id} found no moments")
     moments, skipped = _present(result_moments(result, catalog), options.skip_missing)
@@ -208,10 +208,10 @@ def result_sheet(
     columns: int = 4,
     thumb_width: int = 320,
     force: bool = False,
+    library_root: Path | None = None,
 ) -> SheetReport:
     """A contact sheet of the result's moments, in rank order, as they were found (no padding)."""
-    out_png = Path(out_png)
-    _refuse_overwrite(out_png, force)
+    out_png = checked_output(out_png, force=force, library_root=library_root)
     if not result.results:
         raise InputError(f"no results to export: search {result.id} found no moments")
     missing = sorted({str(m.video_path) for m in result.results if not m.video_path.is_file()})
@@ -240,8 +240,7 @@ def highlight_reel(
     Each clip's saliency is the cosine of its stored CLIP embedding to the text's embedding;
     `highlight_segments` then picks the best clips that fit in target_duration_s.
     """
-    out_path = Path(out_path)
-    _refuse_overwrite(out_path, force)
+    out_path = checked_output(out_path, force=force, library_root=catalog.path.parent)
     record = catalog.find_video(video_path)
     if record is None or record.status != "indexed" or not record.fingerprint:
         state = "not in the library" if record is None else f"{record.status}, not indexed"
@@ -286,11 +285,6 @@ def _timeline_fps(segments: Sequence[Segment], catalog: Catalog) -> float:
     if record is not None and record.fps:
         return float(record.fps)
     return DEFAULT_TIMELINE_FPS
-
-
-def _refuse_overwrite(out_path: Path, force: bool) -> None:
-    if out_path.exists() and not force:
-        raise OutputError(f"{out_path} exists; pass --force to overwrite it")
 
 
 def _and_more(missing: Sequence[str]) -> str:

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsearch.errors import InputError, MediaError, OutputError
+from vsearch.errors import InputError, MediaError
 from vsearch.export.segments import Segment, segment_json
 from vsearch.media.cutting import Cut, JoinProgress, join_cuts
+from vsearch.storage.outputs import checked_output
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +69,7 @@ def export_reel(
     out_path = Path(out_path)
     if not segments:
         raise InputError("no results to export")
-    if out_path.exists() and not force:
-        raise OutputError(f"{out_path} exists; pass force to overwrite it")
-    if out_path.exists() and out_path.is_dir():
-        raise OutputError(f"{out_path} is a directory")
+    out_path = checked_output(out_path, force=force)
     sources = {segment.video for segment in segments}
     resolved_out = out_path.resolve()
     if any(Path(video).resolve() == resolved_out for video in sources):

@@ -3,7 +3,7 @@
 Formats: `edl` (CMX 3600; see vsearch.export.edl for the reel-name rule), `json`, `csv`,
 `ffmetadata` and `webvtt` chapters (`chapters` picks WebVTT for a .vtt path, FFMETADATA1
 otherwise) and `otio` (OpenTimelineIO JSON). `edl` and `otio` count in frames, so they need fps.
-Files are written to a temporary sibling and renamed, like every other output.
+Files are written atomically (`vsearch.storage.atomic`), like every other output.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from vsearch.errors import InputError, OutputError
+from vsearch.errors import InputError
 from vsearch.export.chapters import format_ffmetadata, format_webvtt
 from vsearch.export.edl import format_edl, frame_at
 from vsearch.export.segments import Segment, segment_json
+from vsearch.storage.atomic import write_text_atomically
 
 FORMATS = ("edl", "json", "csv", "chapters", "ffmetadata", "webvtt", "otio")
 CSV_COLUMNS = ("video", "start_s", "end_s", "out_start_s", "out_end_s", "score")
@@ -41,7 +41,7 @@ def write_timeline(
     if format in ("edl", "otio") and (fps is None or fps <= 0):
         raise InputError(f"the {format} format counts frames: give the frame rate (fps)")
     text = _render(segments, format, fps=fps, title=title)
-    _write_text_atomically(path, text)
+    write_text_atomically(path, text)
     return path
 
 
@@ -99,18 +99,3 @@ def _format_otio(segments: Sequence[Segment], *, fps: float, title: str) -> str:
         cursor_frames = max(cursor_frames, start_frames) + length
     timeline = otio.schema.Timeline(name=title, tracks=[track])
     return otio.adapters.write_to_string(timeline, "otio_json")
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    if not path.parent.is_dir():
-        raise OutputError(f"output directory does not exist: {path.parent}")
-    tmp_path = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
-    try:
-        tmp_path.write_text(text, encoding="utf-8")
-        os.replace(tmp_path, path)
-    except OSError as err:
-        tmp_path.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {err}") from err
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise

@@ -41,13 +41,22 @@ def find_videos(paths: Iterable[Path]) -> list[Path]:
         path = Path(given).expanduser()
         if not path.exists():
             raise InputError(f"no such file or directory: {given}")
-        path = path.resolve()
+        path = _resolved(path)
         if path.is_dir():
             for video in _walk(path):
-                found.setdefault(video.resolve(), None)
+                found.setdefault(_resolved(video), None)
         else:
             found.setdefault(path, None)
     return list(found)
+
+
+def _resolved(path: Path) -> Path:
+    """The path with symlinks resolved; a symlink loop stays as named (absolute), so that
+    decoding reports it as that file's failure instead of stopping the scan."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
 
 
 def scan_roots(paths: Iterable[Path]) -> list[Path]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from vsearch.errors import MediaError
 from vsearch.storage.fingerprint import FileStamp
 
 
@@ -47,11 +48,14 @@ def plan_index(
     *,
     fingerprint: Callable[[Path], str],
     retry_failed: bool = False,
+    stored_ok: Callable[[KnownVideo], bool] = lambda record: True,
 ) -> IndexPlan:
     """Compare the files found on disk with the catalogue.
 
     Videos recorded under one of `roots` whose file is gone are planned for removal; videos
-    elsewhere are left alone, so indexing one folder never forgets another.
+    elsewhere are left alone, so indexing one folder never forgets another. An unchanged
+    indexed video whose stored arrays are not `stored_ok` is indexed again. A file that cannot
+    even be stat'ed or read is planned too, so that encoding records it as that file's failure.
     """
     by_path = {str(record.path): record for record in known}
     to_index: list[Path] = []
@@ -66,10 +70,19 @@ def plan_index(
         if record.status == "failed" and retry_failed:
             to_index.append(path)
             continue
-        stamp = FileStamp.of(path)
-        if stamp == record.stamp:
+        try:
+            stamp = FileStamp.of(path)
+            same = stamp == record.stamp
+            moved = not same and record.status == "indexed"
+            same_content = moved and fingerprint(path) == record.fingerprint
+        except MediaError:
+            to_index.append(path)
+            continue
+        if (same or same_content) and record.status == "indexed" and not stored_ok(record):
+            to_index.append(path)
+        elif same:
             unchanged.append(path)
-        elif record.status == "indexed" and fingerprint(path) == record.fingerprint:
+        elif same_content:
             unchanged.append(path)
             restamped.append((record.id, stamp))
         else:

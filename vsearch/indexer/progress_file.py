@@ -11,17 +11,15 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vsearch.indexer.reports import IndexProgress
+from vsearch.indexer.reports import IndexProgress, IndexProgressCallback
 from vsearch.storage.atomic import replace_atomically
 
 WRITE_INTERVAL_S = 0.5  # often enough for a live bar, rare enough to cost nothing
 
-
-ProgressCallback = Callable[[IndexProgress], None]
 
 
 class ProgressFile:
@@ -43,7 +41,7 @@ class ProgressFile:
         payload = json.dumps(progress_json(event))
         replace_atomically(self.path, lambda tmp: tmp.write_text(payload, encoding="utf-8"))
 
-    def relay(self, on_progress: ProgressCallback | None) -> ProgressCallback:
+    def relay(self, on_progress: IndexProgressCallback | None) -> IndexProgressCallback:
         """A callback that records each event, then passes it on to `on_progress`."""
 
         def report(event: IndexProgress) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +25,9 @@ class IndexProgress:
     frames_done: int
     frames_total: int
     current: Path | None = None
+
+
+IndexProgressCallback = Callable[[IndexProgress], None]  # called after each event
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,20 @@ from vsearch.errors import MediaError
 from vsearch.indexer.discovery import find_videos, scan_roots
 from vsearch.indexer.encoding import EncodedVideo, FailedVideo, FrameEncoder, encode_videos
 from vsearch.indexer.planning import plan_index
-from vsearch.indexer.reports import FailedFile, IndexProgress, IndexReport
+from vsearch.indexer.reports import (
+    FailedFile,
+    IndexProgress,
+    IndexProgressCallback,
+    IndexReport,
+)
 from vsearch.media import clip_bounds
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoFacts
 from vsearch.storage.fingerprint import FileStamp, file_fingerprint
+from vsearch.storage.health import video_array_problems
 from vsearch.storage.reconcile import rebuild_vectors, reconcile_vectors
+from vsearch.storage.records import VideoRecord
 from vsearch.storage.vectors import VectorStore
-
-IndexProgressCallback = Callable[[IndexProgress], None]
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ class IndexRun:
             scan_roots(paths),
             fingerprint=file_fingerprint,
             retry_failed=self._options.retry_failed,
+            stored_ok=self._stored_ok,
         )
         for video_id, stamp in plan.restamped:
             catalog.update_stamp(video_id, stamp)
@@ -192,9 +198,15 @@ class IndexRun:
         if len(stored.replaced_clip_ids):
             target.vectors.remove(stored.replaced_clip_ids)
         target.vectors.add(stored.clip_ids, encoded.embeddings)
-        if previous is not None and previous.fingerprint != fingerprint:
+        if previous is not None and previous.fingerprint not in (None, fingerprint):
             self._drop_arrays_if_unused(previous.fingerprint)
         return count
+
+    def _stored_ok(self, record: VideoRecord) -> bool:
+        """Whether an indexed video's arrays read back whole (else it is encoded again)."""
+        target = self._target
+        return not video_array_problems(record, target.embeddings, target.features,
+                                        embed_dim=target.vectors.dim)  # fmt: skip
 
     def _record_failure(self, failed: FailedVideo) -> None:
         try:

@@ -24,10 +24,8 @@ name, also when the join fails or is interrupted.
 
 from __future__ import annotations
 
-import errno
 import logging
 import math
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ import numpy as np
 
 from vsearch.errors import InputError, MediaError, OutputError
 from vsearch.media.probing import probe
+from vsearch.storage.atomic import atomic_path, write_bytes_atomically, write_error
 
 logger = logging.getLogger(__name__)
 
@@ -223,11 +222,7 @@ def _write_still(
         frame = frame.reformat(format=pix_fmt)
     frame.pts = 0
     data = b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])
-    with _atomic_output(path) as tmp_path:
-        try:
-            tmp_path.write_bytes(data)
-        except OSError as err:
-            raise _output_error(path, err) from err
+    write_bytes_atomically(Path(path), data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,7 +258,7 @@ def join_cuts(
     if copy:
         fallback_reason = _copy_incompatibility(list(infos.values()))
         if fallback_reason is None:
-            with _atomic_output(out_path) as tmp_path:
+            with atomic_path(out_path) as tmp_path:
                 placed = _join_by_copy(cuts, infos, tmp_path, out_path, report)
             first = infos[cuts[0].path]
             return JoinResult(
@@ -272,7 +267,7 @@ def join_cuts(
             )  # fmt: skip
         logger.warning("stream copy impossible (%s); re-encoding instead", fallback_reason)
     layout = _plan_output(cuts, infos, crossfade_s)
-    with _atomic_output(out_path) as tmp_path:
+    with atomic_path(out_path) as tmp_path:
         placed = _join_by_encoding(cuts, infos, layout, tmp_path, out_path, report)
     return JoinResult(
         cuts=tuple(placed), mode="reencode", fallback_reason=fallback_reason, width=layout.width,
@@ -320,14 +315,20 @@ def _plan_output(
         starts.append(starts[-1] + count - overlap)
     audio_rate = next((info.audio_rate for info in ordered if info.has_audio), None)
     return _OutputLayout(
-        width=largest.width - largest.width % 2,
-        height=largest.height - largest.height % 2,
+        width=_even_size(largest.width),
+        height=_even_size(largest.height),
         fps=fps,
         audio_rate=audio_rate,
         frame_counts=counts,
         start_frames=tuple(starts),
         overlap_frames=overlap,
     )
+
+
+def _even_size(pixels: int) -> int:
+    """An output side H.264 (4:2:0) can encode: even and at least 2 (a 1x1 source is scaled
+    up to 2x2 rather than rounded down to nothing)."""
+    return max(2, pixels - pixels % 2)
 
 
 class _AudioTimeline:
@@ -839,29 +840,9 @@ def _mux(out: av.container.OutputContainer, packets, out_path: Path) -> None:
 
 
 def _output_error(out_path: Path, err: BaseException) -> OutputError:
-    code = getattr(err, "errno", None)
-    if code == errno.ENOSPC:
-        return OutputError(f"disk full while writing {out_path}")
-    reason = getattr(err, "strerror", None) or str(err)  # not the temporary file's name
-    return OutputError(f"cannot write {out_path}: {reason}")
-
-
-@contextmanager
-def _atomic_output(path: Path) -> Iterator[Path]:
-    """Yield a hidden temporary sibling of path; rename it onto path only if the block succeeds."""
-    if not path.parent.is_dir():
-        raise OutputError(f"output directory does not exist: {path.parent}")
-    tmp_path = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
-    try:
-        yield tmp_path
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-    try:
-        os.replace(tmp_path, path)
-    except OSError as err:
-        tmp_path.unlink(missing_ok=True)
-        raise _output_error(path, err) from err
+    if isinstance(err, OSError):  # PyAV's file errors are OSErrors too
+        return write_error(out_path, err)
+    return OutputError(f"cannot write {out_path}: {err}")
 
 
 def _video_stream(

@@ -78,7 +78,8 @@ def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream
     """Open path and return its container and first video stream, or raise MediaError."""
     path = Path(path)
     if not path.exists():
-        raise MediaError(f"{path.name}: no such file")
+        link = " (a dangling or looping symbolic link)" if path.is_symlink() else ""
+        raise MediaError(f"{path.name}: no such file{link}")
     if path.is_dir():
         raise MediaError(f"{path.name}: is a directory, not a media file")
     if path.stat().st_size == 0:

@@ -1,14 +1,13 @@
 """Encoding: the one path that writes video and audio files (test media, generated videos, export).
 
-Files are written to a temporary sibling and renamed into place, so a reader never sees a
-half-written file under the final name.
+Files are written through `vsearch.storage.atomic` (a temporary sibling, fsynced and renamed
+into place), so a reader never sees a half-written file under the final name.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +16,7 @@ import av
 import numpy as np
 
 from vsearch.errors import MediaError, OutputError
+from vsearch.storage.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -62,31 +62,26 @@ def write_video(
     if rotation % 90 != 0:
         raise MediaError(f"rotation must be a multiple of 90 degrees, got {rotation}")
     rate = _as_fraction(fps)
-    tmp_path = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
-    try:
-        with _open_output(tmp_path, container) as out:
-            duration_s = _encode_video(
-                out,
-                frames,
-                rate=rate,
-                codec=codec,
-                pix_fmt=pix_fmt,
-                gop=gop,
-                bitrate=bitrate,
-                rotation=rotation,
-                frame_times_s=frame_times_s,
-                codec_options=codec_options,
-                audio_tone_hz=audio_tone_hz,
-                audio_rate=audio_rate,
-            )
-        logger.debug("wrote %s (%.2f s)", path, duration_s)
-        _move_into_place(tmp_path, path)
-    except OSError as err:  # av's file errors are OSErrors too; codec errors are not
-        tmp_path.unlink(missing_ok=True)
-        raise OutputError(f"cannot create {path.name}: {err.strerror or err}") from err
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp_path:
+        try:
+            with _open_output(tmp_path, container) as out:
+                duration_s = _encode_video(
+                    out,
+                    frames,
+                    rate=rate,
+                    codec=codec,
+                    pix_fmt=pix_fmt,
+                    gop=gop,
+                    bitrate=bitrate,
+                    rotation=rotation,
+                    frame_times_s=frame_times_s,
+                    codec_options=codec_options,
+                    audio_tone_hz=audio_tone_hz,
+                    audio_rate=audio_rate,
+                )
+        except OSError as err:  # av's file errors are OSErrors too; codec errors are not
+            raise OutputError(f"cannot create {path.name}: {err.strerror or err}") from err
+    logger.debug("wrote %s (%.2f s)", path, duration_s)
 
 
 def write_audio(
@@ -100,25 +95,13 @@ def write_audio(
 ) -> None:
     """Write an audio-only file holding a sine tone (e.g. to check that audio-only input fails)."""
     path = Path(path)
-    tmp_path = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
-    try:
-        with _open_output(tmp_path, container) as out:
-            stream = _add_audio_stream(out, rate, codec)
-            _encode_tone(out, stream, duration_s, tone_hz)
-        _move_into_place(tmp_path, path)
-    except OSError as err:
-        tmp_path.unlink(missing_ok=True)
-        raise OutputError(f"cannot create {path.name}: {err.strerror or err}") from err
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def _move_into_place(tmp_path: Path, path: Path) -> None:
-    try:
-        os.replace(tmp_path, path)
-    except OSError as err:
-        raise OutputError(f"cannot write {path}: {err.strerror}") from err
+    with atomic_path(path) as tmp_path:
+        try:
+            with _open_output(tmp_path, container) as out:
+                stream = _add_audio_stream(out, rate, codec)
+                _encode_tone(out, stream, duration_s, tone_hz)
+        except OSError as err:
+            raise OutputError(f"cannot create {path.name}: {err.strerror or err}") from err
 
 
 def _open_output(path: Path, container: str | None) -> av.container.OutputContainer:

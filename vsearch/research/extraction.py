@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from vsearch.encoder import ClipEncoder, ClipModelSpec
 from vsearch.errors import InputError, MediaError, OutputError
 from vsearch.media.timing import DEFAULT_CLIP_FPS
+from vsearch.storage.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -228,16 +228,10 @@ def _batches(arrays: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
 
 
 def _save_atomically(path: Path, array: np.ndarray) -> None:
-    """Write to a temporary name, then rename: a crash never leaves a truncated .npy behind."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with open(temporary, "wb") as stream:
-            np.save(stream, np.ascontiguousarray(array, dtype=FEATURE_DTYPE))
-        os.replace(temporary, path)
-    except OSError as error:
-        raise OutputError(f"cannot write {path}: {error}") from error
-    finally:
-        temporary.unlink(missing_ok=True)  # only still there when the rename did not happen
+    """A crash never leaves a truncated .npy behind (see `vsearch.storage.atomic`)."""
+    data = np.ascontiguousarray(array, dtype=FEATURE_DTYPE)
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        np.save(stream, data)
 
 
 def _require_file_name(name: str, where: str) -> None:

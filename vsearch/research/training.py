@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -55,6 +54,7 @@ from vsearch.research.negatives import (
     contrast_groups,
     mismatched_pairs,
 )
+from vsearch.storage.atomic import rename_durably, replace_atomically, write_text_atomically
 
 log = logging.getLogger(__name__)
 
@@ -543,13 +543,13 @@ def _stage_best(
     meta = {"epoch": epoch, "metric": metric, "score": score}
     save_checkpoint(model, _pending(run_dir / BEST_FILE), meta=meta)
     lines = "".join(json.dumps(record) + "\n" for record in predictions)
-    _atomic_write_text(_pending(run_dir / BEST_PREDS_FILE), lines)
+    write_text_atomically(_pending(run_dir / BEST_PREDS_FILE), lines)
 
 
 def _commit_best(run_dir: Path) -> None:
     for name in (BEST_FILE, BEST_PREDS_FILE):
         if _pending(run_dir / name).exists():
-            os.replace(_pending(run_dir / name), run_dir / name)
+            rename_durably(_pending(run_dir / name), run_dir / name)
 
 
 def _recover_pending_best(run_dir: Path, best_epoch: int | None) -> None:
@@ -569,15 +569,6 @@ def _recover_pending_best(run_dir: Path, best_epoch: int | None) -> None:
 
 def _pending(path: Path) -> Path:
     return path.with_name(f".{path.name}.pending")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as error:
-        raise OutputError(f"cannot write {path}: {error}") from error
 
 
 @dataclass
@@ -615,7 +606,7 @@ class _RunState:
             raise InputError(f"{run_dir} was started with another config or dataset")
         history = tuple(EpochRecord(**record) for record in payload["history"])
         # metrics.jsonl may hold an epoch finished after the last saved state: rewrite it
-        _atomic_write_text(
+        write_text_atomically(
             run_dir / METRICS_FILE, "".join(json.dumps(asdict(r)) + "\n" for r in history)
         )
         return cls(
@@ -651,12 +642,7 @@ class _RunState:
             "optimizer": optimizer.state_dict(),
             "scaler": scaler.state_dict(),
         }
-        temporary = run_dir / f".{STATE_FILE}.tmp"
-        try:
-            torch.save(payload, temporary)
-            os.replace(temporary, run_dir / STATE_FILE)
-        except OSError as error:
-            raise OutputError(f"cannot write {run_dir / STATE_FILE}: {error}") from error
+        replace_atomically(run_dir / STATE_FILE, lambda temporary: torch.save(payload, temporary))
 
 
 def train_from_files(

@@ -10,7 +10,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from vsearch.search.query import EncodedQuery
 from vsearch.search.ranking import rank_moments
 from vsearch.search.records import Moment, SearchOptions
 from vsearch.search.sequence import ordered_match
+from vsearch.search.skipping import readable_jobs
 from vsearch.search.token_source import TokenSource
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
@@ -45,6 +46,7 @@ class SearchEngine:
     grounder: Grounder
     fps: float
     profile: ScoringProfile
+    skipped: dict[Path, str] = field(default_factory=dict)  # unreadable videos -> reason
 
     def search(
         self,
@@ -63,12 +65,13 @@ class SearchEngine:
                 )  # fmt: skip
                 for embedding in [query.embedding, *(part.embedding for part in query.parts)]
             )
-            videos = self._videos({hit.video_id for hit in hits})
+            videos = self._videos({hit.video_id for hit in hits}, options.skip_missing)
             counts = {video_id: video.clip_count for video_id, video in videos.items()}
             candidates = plan_candidates(hits, counts, max_candidates=options.candidates)
         with _timed(stage_s, "feature_load"):
-            jobs = [self._job(query, videos[c.video_id], c.start_clip, c.end_clip)
-                    for c in candidates]  # fmt: skip
+            jobs, candidates = readable_jobs(
+                candidates, lambda c: self._job(query, videos[c.video_id], c.start_clip,
+                                                c.end_clip), self.skipped)  # fmt: skip
         with _timed(stage_s, "grounding"):
             grounded = self.grounder.ground(jobs, fps=self.fps)
         with _timed(stage_s, "ranking"):
@@ -91,12 +94,13 @@ class SearchEngine:
         moments = sorted(moments, key=lambda m: (-m.score, m.start_s))
         return moments, found.saliency
 
-    def _videos(self, video_ids: set[int]) -> dict[int, VideoRecord]:
+    def _videos(self, video_ids: set[int], skip_missing: bool = False) -> dict[int, VideoRecord]:
         found = {}
         for video_id in sorted(video_ids):
             video = self.catalog.get_video(video_id)
             if video is not None and video.status == "indexed" and video.fingerprint:
-                found[video_id] = video
+                if not (skip_missing and not video.path.is_file()):
+                    found[video_id] = video
         return found
 
     def _job(

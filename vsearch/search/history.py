@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vsearch.search.records import Moment, SearchResult, SearchSummary
+from vsearch.search.records import Moment, SearchResult, SearchSummary, flag_missing
 from vsearch.storage.results import ResultStore, StoredSearch
 
 
 def _result(stored: StoredSearch) -> SearchResult:
-    moments = tuple(
+    moments = flag_missing(
         Moment(hit.video_path, hit.start_s, hit.end_s, hit.score, hit.saliency)
         for hit in stored.hits
     )

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,7 @@ class SearchOptions:
     # "X, then Y", sideways motion and size changes as parts in order (sequence.py), appearing and
     # disappearing as a change within a shot (motion.py); False matches the text as written
     split_sequences: bool = True
+    skip_missing: bool = False  # leave out videos whose source file is gone
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -59,6 +61,7 @@ class Moment:
     saliency: tuple[float, ...]
     coarse: float | None = None
     grounding: float | None = None
+    missing: bool = False  # the source file was gone when the result was made or read back
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,7 +70,19 @@ class Moment:
             "end": round(float(self.end_s), 3),
             "score": round(float(self.score), 6),
             "saliency": [round(float(v), 4) for v in self.saliency],
+            "missing": self.missing,
         }
+
+
+def flag_missing(moments: Iterable[Moment]) -> tuple[Moment, ...]:
+    """The moments with ``missing`` set from whether their source file exists now."""
+    present: dict[Path, bool] = {}
+    flagged = []
+    for moment in moments:
+        if moment.video_path not in present:
+            present[moment.video_path] = Path(moment.video_path).is_file()
+        flagged.append(dataclasses.replace(moment, missing=not present[moment.video_path]))
+    return tuple(flagged)
 
 
 @dataclass(frozen=True)

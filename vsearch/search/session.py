@@ -11,20 +11,30 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vsearch.errors import InputError, LibraryError, OutputError
+from vsearch.errors import InputError, LibraryError
+from vsearch.search.batch_input import BatchQuery, checked_batch_out, read_batch_queries
 from vsearch.search.checkpoints import GroundingSource
+from vsearch.search.coarse import path_matches
 from vsearch.search.engine import SearchEngine
 from vsearch.search.grounders import Grounder, R2Grounder, ZeroShotGrounder
 from vsearch.search.planning import QueryPlanner, WholeQuery
 from vsearch.search.profile import ScoringProfile
 from vsearch.search.query import QUERY_BATCH, EncodedQuery, encode_queries, truncation_note
-from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
+from vsearch.search.records import (
+    BatchReport,
+    Moment,
+    SearchOptions,
+    SearchResult,
+    flag_missing,
+)
+from vsearch.search.skipping import skipped_note
 from vsearch.search.token_source import TokenSource
 from vsearch.storage.arrays import ArrayStore
+from vsearch.storage.atomic import write_text_atomically
 from vsearch.storage.catalog import Catalog
 from vsearch.storage.layout import LibraryPaths
 from vsearch.storage.records import VideoRecord
@@ -34,6 +44,7 @@ from vsearch.storage.vectors import VectorStore
 log = logging.getLogger(__name__)
 
 BatchProgress = Callable[[int, int], None]  # (queries done, queries in all)
+READ_ONLY_NOTE = "the library is read-only: this result was not stored (`show` cannot find it)"
 
 
 def new_result_id() -> str:
@@ -107,43 +118,8 @@ def open_session(
         fps=fps,
         profile=profile,
     )
-    return SearchSession(engine=engine, encoder=clip, catalog_path=paths.catalog, notes=notes)
-
-
-@dataclass(frozen=True)
-class BatchQuery:
-    """One input line of a batch: qid, query text and optionally the video it is about."""
-
-    qid: Any
-    query: str
-    vid: str | None
-    line_no: int
-
-
-def read_batch_queries(path: Path) -> list[BatchQuery]:
-    """Parse a JSON Lines query file; InputError names the first bad line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read queries file {path}: {error}") from error
-    queries: list[BatchQuery] = []
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as error:
-            raise InputError(f"{path}:{line_no}: not JSON: {error}") from error
-        if not isinstance(item, dict) or not isinstance(item.get("query"), str):
-            raise InputError(f"{path}:{line_no}: needs a string 'query'")
-        if not item["query"].strip():
-            raise InputError(f"{path}:{line_no}: the query is empty")
-        vid = item.get("vid")
-        queries.append(BatchQuery(item.get("qid", line_no), item["query"],
-                                  None if vid is None else str(vid), line_no))  # fmt: skip
-    if not queries:
-        raise InputError(f"{path}: no queries")
-    return queries
+    return SearchSession(engine=engine, encoder=clip, catalog_path=paths.catalog, notes=notes,
+                         read_only=catalog.read_only)  # fmt: skip
 
 
 class SearchSession:
@@ -156,11 +132,13 @@ class SearchSession:
         encoder,
         catalog_path: Path,
         notes: Sequence[str] = (),
+        read_only: bool = False,
     ) -> None:
         self.engine = engine
         self.encoder = encoder
         self.catalog_path = catalog_path
         self.notes = tuple(notes)  # session-wide notes, e.g. the zero-shot fallback
+        self.read_only = read_only  # results are returned but not stored
 
     @property
     def grounding(self) -> str:
@@ -184,9 +162,7 @@ class SearchSession:
         on_progress: BatchProgress | None = None,
     ) -> BatchReport:
         """One prediction line per query line (see docs/search.md for the format)."""
-        out_path = Path(out_path)
-        if out_path.exists():
-            raise OutputError(f"{out_path} exists; choose another --out")
+        out_path = checked_batch_out(out_path, self.catalog_path.parent)
         queries = read_batch_queries(queries_path)
         videos = _videos_by_name(self.engine.catalog)
         targets = [self._target(q, videos, queries_path) for q in queries]
@@ -231,7 +207,7 @@ class SearchSession:
     ) -> SearchResult:
         tokens: TokenSource = self.engine.tokens
         before = set(tokens.re_extracted)
-        moments = self.engine.search(query, options)
+        moments = flag_missing(self.engine.search(query, options))
         notes = list(self.notes)
         if note:
             notes.append(note)
@@ -245,16 +221,33 @@ class SearchSession:
                 f"re-extracted grounding features from {len(fresh)} video file(s) indexed "
                 f"with --no-features: {names}"
             )
+        if self.engine.skipped:
+            notes.append(skipped_note(sorted(self.engine.skipped)))
+        if options.path_glob and not moments:
+            names = (v.path for v in self.engine.catalog.list_videos("indexed"))
+            if not any(path_matches(path, options.path_glob) for path in names):
+                notes.append(f"no indexed video matches --in {options.path_glob!r}")
+        result_id, created_at = self._store(query, moments, options, notes)
+        return SearchResult(
+            id=result_id, query=query.text, grounding=self.grounding,  # type: ignore[arg-type]
+            results=tuple(moments), notes=tuple(notes), created_at=created_at.isoformat(),
+            options=options.to_json(),
+        )  # fmt: skip
+
+    def _store(
+        self, query: EncodedQuery, moments: Sequence[Moment], options: SearchOptions,
+        notes: list[str],
+    ) -> tuple[str, datetime]:
+        """Store the result; in a read-only library say that it was not stored instead."""
+        if self.read_only:
+            notes.append(READ_ONLY_NOTE)
+            return new_result_id(), datetime.now(timezone.utc)  # noqa: UP017 - Python 3.10
         with ResultStore.open(self.catalog_path) as results:
             stored = results.save(
                 new_result_id(), query.text, self.grounding, [_stored_hit(m) for m in moments],
                 options=options.to_json(), notes=notes,
             )  # fmt: skip
-        return SearchResult(
-            id=stored.id, query=stored.query, grounding=self.grounding,  # type: ignore[arg-type]
-            results=tuple(moments), notes=tuple(notes),
-            created_at=stored.created_at.isoformat(), options=options.to_json(),
-        )  # fmt: skip
+        return stored.id, stored.created_at
 
 
 def _stored_hit(moment: Moment) -> StoredHit:
@@ -282,8 +275,4 @@ def _chunks(items: Sequence, others: Sequence, size: int) -> Iterator[tuple[list
 
 
 def _write_lines(path: Path, lines: Sequence[str]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    except OSError as error:
-        raise OutputError(f"cannot write {path}: {error}") from error
+    write_text_atomically(path, "".join(line + "\n" for line in lines), make_parent=True)

@@ -12,6 +12,7 @@ are not valid Unicode (undecodable bytes on POSIX) are refused with InputError.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sqlite3
@@ -25,9 +26,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vsearch.errors import InputError, LibraryError
-from vsearch.storage.database import BUSY_TIMEOUT_S, SqliteStore, make_engine
+from vsearch.storage.atomic import fsync_directory, fsync_path, temporary_sibling
+from vsearch.storage.database import BUSY_TIMEOUT_S, SqliteStore, damage, make_engine, writable
 from vsearch.storage.fingerprint import FileStamp
-from vsearch.storage.migrations import SCHEMA_VERSION_KEY, migrate
+from vsearch.storage.migrations import (
+    SCHEMA_VERSION,
+    SCHEMA_VERSION_KEY,
+    migrate,
+    read_schema_version,
+)
 from vsearch.storage.models import VIDEO_STATUSES, Clip, Meta, Video
 from vsearch.storage.records import (
     CatalogStats,
@@ -112,6 +119,49 @@ def _ids(values: Iterable[int]) -> np.ndarray:
     return np.fromiter(values, dtype=np.int64)
 
 
+def _create_catalog(path: Path, busy_timeout_s: float) -> None:
+    """Create a migrated, empty catalogue at ``path`` in one step, so that no other process
+    ever sees a half-created (or 0-byte) catalogue there.
+
+    The file is built under a temporary name and hard-linked into place: unlike a rename, a
+    link never replaces a catalogue that a concurrent first run created meanwhile.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_sibling(path)
+    except OSError as exc:
+        raise LibraryError(f"cannot create a library in {path.parent}: {exc.strerror}") from exc
+    try:
+        engine = make_engine(tmp, busy_timeout_s, read_only=False)
+        try:
+            raw = engine.raw_connection()
+            try:
+                migrate(raw.driver_connection)  # type: ignore[arg-type]
+                raw.driver_connection.execute("PRAGMA journal_mode = DELETE")  # type: ignore[union-attr]
+            finally:
+                raw.close()
+        finally:
+            engine.dispose()
+        fsync_path(tmp)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+        fsync_directory(path.parent)
+    except OSError as exc:
+        raise LibraryError(f"cannot create library catalogue {path}: {exc.strerror}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _check_current(db: sqlite3.Connection, path: Path) -> None:
+    """A read-only catalogue cannot be migrated: it must already have the current schema."""
+    version = read_schema_version(db)
+    if version != SCHEMA_VERSION:
+        raise LibraryError(
+            f"catalogue {path} has schema version {version}, this vsearch needs "
+            f"{SCHEMA_VERSION}; upgrading needs write access to the library"
+        )
+
+
 class Catalog(SqliteStore):
     """The catalogue of one library. Open with ``Catalog.open(path)``; use as a context manager."""
 
@@ -131,21 +181,43 @@ class Catalog(SqliteStore):
         if not path.exists():
             if not create:
                 raise LibraryError(f"no library catalogue at {path}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(path, busy_timeout_s)
+            _create_catalog(path, busy_timeout_s)
+        problem = damage(path)
+        if problem is not None:
+            raise LibraryError(
+                f"catalogue {path} is {problem}: the library is damaged, not new; "
+                "run `vsearch doctor` to see what is left"
+            )
+        read_only = not writable(path)
+        engine = make_engine(path, busy_timeout_s, read_only=read_only)
         try:
             raw = engine.raw_connection()
             try:
-                migrate(raw.driver_connection)  # type: ignore[arg-type]
+                db = raw.driver_connection
+                if read_only:
+                    _check_current(db, path)  # type: ignore[arg-type]
+                else:
+                    migrate(db)  # type: ignore[arg-type]
             finally:
                 raw.close()
         except (sqlite3.DatabaseError, SQLAlchemyError) as exc:
             engine.dispose()
-            raise LibraryError(f"cannot open catalogue {path}: {exc}") from exc
+            raise LibraryError(
+                f"cannot open catalogue {path}: {exc}; run `vsearch doctor` to check it"
+            ) from exc
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, path)
+        return cls(engine, path, read_only=read_only)
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's integrity check finds wrong with the file (empty when it is sound)."""
+        try:
+            with self._engine.connect() as conn:
+                rows = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA integrity_check")]
+        except SQLAlchemyError as exc:
+            return [str(exc.orig if hasattr(exc, "orig") else exc)]
+        return [] if rows == ["ok"] else rows
 
     # -- meta ---------------------------------------------------------------------------
 

@@ -4,12 +4,17 @@ Every connection runs in WAL mode with foreign keys on and a busy timeout, so se
 reading the last committed state while an indexer writes. Write transactions start with
 ``BEGIN IMMEDIATE`` to take the write lock up front instead of failing on upgrade. The catalogue
 and the search-result store are both ``SqliteStore``s over the same file.
+
+A library on a read-only mount (or without write permission) is opened as an immutable SQLite
+file: reads need neither the WAL switch nor the ``-shm`` file that SQLite cannot create there.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,19 +32,62 @@ BUSY_TIMEOUT_S = 10.0  # longest a write waits for another writer's transaction
 _WRITE_OPTION = "vsearch_write"
 
 
-def make_engine(path: Path, busy_timeout_s: float) -> Engine:
-    """An engine whose connections use the library's pragmas and explicit BEGIN modes."""
-    engine = create_engine(
-        URL.create("sqlite", database=str(path)),
-        connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
-    )
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may change the SQLite file at ``path`` (and create its -wal/-shm
+    files beside it); False on read-only mounts and for immutable files, also for root."""
+    path = Path(path)
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def damage(path: Path) -> str | None:
+    """Why the existing file at ``path`` cannot be a library catalogue, or None if it may be.
+
+    An empty file would otherwise be taken by SQLite for a new, empty database.
+    """
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if not header:
+        return "empty (0 bytes)"
+    if header != SQLITE_HEADER:
+        return "not an SQLite database"
+    return None
+
+
+def make_engine(path: Path, busy_timeout_s: float, *, read_only: bool | None = None) -> Engine:
+    """An engine whose connections use the library's pragmas and explicit BEGIN modes.
+
+    ``read_only`` None means: read-only exactly when the file is not ``writable``.
+    """
+    if read_only is None:
+        read_only = not writable(path)
+    if read_only:
+        quoted = urllib.parse.quote(str(Path(path).absolute()))
+        uri = f"file:{quoted}?mode=ro&immutable=1"
+        engine = create_engine(
+            "sqlite://",
+            creator=lambda: sqlite3.connect(
+                uri, uri=True, check_same_thread=False, timeout=busy_timeout_s
+            ),
+        )
+    else:
+        engine = create_engine(
+            URL.create("sqlite", database=str(path)),
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
+        )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         # Autocommit at the driver level; transactions are begun explicitly below, which is
         # the only way to get BEGIN IMMEDIATE from pysqlite.
         dbapi_conn.isolation_level = None
-        _switch_to_wal(dbapi_conn, busy_timeout_s)
+        if not read_only:
+            _switch_to_wal(dbapi_conn, busy_timeout_s)
         dbapi_conn.execute("PRAGMA synchronous = NORMAL")
         dbapi_conn.execute("PRAGMA foreign_keys = ON")
         dbapi_conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
@@ -73,9 +121,10 @@ def _switch_to_wal(dbapi_conn: sqlite3.Connection, timeout_s: float) -> None:
 class SqliteStore:
     """A store over one SQLite file: sessions as transactions, errors as LibraryError."""
 
-    def __init__(self, engine: Engine, path: Path) -> None:
+    def __init__(self, engine: Engine, path: Path, *, read_only: bool = False) -> None:
         self._engine = engine
         self.path = path
+        self.read_only = read_only
 
     def close(self) -> None:
         self._engine.dispose()
@@ -99,5 +148,12 @@ class SqliteStore:
                 with Session(bind=conn, expire_on_commit=False) as session, session.begin():
                     yield session
         except SQLAlchemyError as exc:
-            raise LibraryError(f"catalogue {self.path}: {exc.__class__.__name__}: {exc}") from exc
+            if self.read_only and write:
+                raise LibraryError(
+                    f"library {self.path.parent} is read-only: this needs write access"
+                ) from exc
+            hint = "; run `vsearch doctor`" if "malformed" in str(exc) else ""
+            raise LibraryError(
+                f"catalogue {self.path}: {exc.__class__.__name__}: {exc}{hint}"
+            ) from exc
 

@@ -24,8 +24,11 @@ repairs that from the stored embeddings.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from vsearch.errors import LibraryError
 
 CATALOG_NAME = "catalog.sqlite"
 LOCK_NAME = "index.lock"
@@ -81,3 +84,27 @@ class LibraryPaths:
     def features(self, model_slug: str) -> Path:
         """Directory of grounding token features for one model."""
         return self.root / FEATURES_DIR / model_slug
+
+
+def library_root(path: Path) -> Path:
+    """The absolute library directory for ``path``; LibraryError when it cannot be one (a
+    regular file, or a symlink loop)."""
+    try:
+        root = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError) as exc:
+        raise LibraryError(f"library path {path} cannot be resolved: {exc}") from exc
+    if root.exists() and not root.is_dir():
+        raise LibraryError(f"library path {root} is not a directory")
+    return root
+
+
+def check_creatable(root: Path) -> None:
+    """LibraryError unless a library directory can be created at ``root``: its nearest
+    existing ancestor must be a writable directory."""
+    folder = root
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise LibraryError(f"cannot create a library at {root}: {folder} is not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LibraryError(f"cannot create a library at {root}: {folder} is not writable")

@@ -95,11 +95,22 @@ class ResultStore(SqliteStore):
         return self.get(search_id)
 
     def get(self, search_id: str) -> StoredSearch:
-        """The stored search ``search_id``; NotFoundError when there is none."""
+        """The stored search ``search_id`` or the one search whose id starts with it (like
+        git's short ids); NotFoundError when there is none, LibraryError when the prefix is
+        ambiguous."""
         with self._session() as s:
             row = s.scalar(
                 select(Search).where(Search.id == search_id).options(selectinload(Search.hits))
             )
+            if row is None and search_id:
+                prefixed = select(Search).where(
+                    func.substr(Search.id, 1, len(search_id)) == search_id
+                )
+                found = s.scalars(prefixed.options(selectinload(Search.hits)).limit(2)).all()
+                if len(found) > 1:
+                    raise LibraryError(f"search id prefix {search_id!r} is ambiguous; give "
+                                       "more characters (see `vsearch history`)")  # fmt: skip
+                row = found[0] if found else None
             if row is None:
                 raise NotFoundError(
                     f"no stored search with id {search_id!r} (see `vsearch history`)"

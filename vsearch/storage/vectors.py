@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 
 from vsearch.errors import InputError, LibraryError
-from vsearch.storage.atomic import fsync_directory, replace_atomically
+from vsearch.storage.atomic import fsync_directory, is_temporary, replace_atomically
 from vsearch.storage.index_choice import (
     MIN_POINTS_PER_LIST,
     IndexChoice,
@@ -110,7 +110,10 @@ class VectorStore:
                 needs_training=bool(sidecar["needs_training"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise LibraryError(f"unreadable vector sidecar {sidecar_path}: {exc}") from exc
+            raise LibraryError(
+                f"unreadable vector sidecar {sidecar_path}: {exc}; "
+                "`vsearch doctor --repair` rebuilds it"
+            ) from exc
         if stored_dim != dim:
             raise LibraryError(
                 f"the library's vectors have dim {stored_dim} but the model produces {dim}; "
@@ -125,11 +128,15 @@ class VectorStore:
         try:
             index = faiss.read_index(str(index_path), flags)
         except RuntimeError as exc:
-            raise LibraryError(f"cannot read vector index {index_path}: {exc}") from exc
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
+            raise LibraryError(
+                f"cannot read vector index {index_path} ({reason}); "
+                "`vsearch doctor --repair` rebuilds it from the stored embeddings"
+            ) from exc
         if index.d != dim or index.ntotal != int(sidecar["count"]):
             raise LibraryError(
                 f"vector index {index_path} does not match its sidecar "
-                f"(dim {index.d}, count {index.ntotal})"
+                f"(dim {index.d}, count {index.ntotal}); `vsearch doctor --repair` rebuilds it"
             )
         return cls(
             directory,
@@ -140,6 +147,21 @@ class VectorStore:
             read_only=read_only,
             measured_recall=sidecar.get("measured_recall"),
         )
+
+    @classmethod
+    def fresh(cls, directory: Path, dim: int) -> VectorStore:
+        """An empty, writable index for ``directory`` that ignores what is stored there (to
+        replace an unreadable index); it saves as a generation after every file present."""
+        directory = Path(directory)
+        generations = [
+            int(path.name[len("index-") : -len(".faiss")])
+            for path in (directory.glob("index-*.faiss") if directory.is_dir() else ())
+            if path.name[len("index-") : -len(".faiss")].isdigit()
+        ]
+        choice = choose_index(0, dim)
+        index = faiss.index_factory(dim, choice.factory, faiss.METRIC_INNER_PRODUCT)
+        return cls(directory, index, choice, trained_count=0,
+                   generation=max(generations, default=0), read_only=False)  # fmt: skip
 
     @staticmethod
     def committed_count(directory: Path) -> int:
@@ -319,7 +341,7 @@ class VectorStore:
         # generation keeps its pages, since unlinking does not invalidate a mapping.
         for path in self.directory.iterdir():
             stale_index = path.name.startswith("index-") and path.name.endswith(".faiss")
-            if (stale_index and path.name != keep) or path.name.endswith(".tmp"):
+            if (stale_index and path.name != keep) or is_temporary(path):
                 with contextlib.suppress(OSError):
                     path.unlink()
         with contextlib.suppress(OSError):
