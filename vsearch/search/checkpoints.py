@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vsearch.errors import ModelError
-from vsearch.grounding.config import R2Config
+
+if TYPE_CHECKING:
+    from vsearch.grounding.config import R2Config
 
 log = logging.getLogger(__name__)
 

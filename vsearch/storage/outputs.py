@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 
 from vsearch.errors import OutputError
-from vsearch.storage.layout import CATALOG_NAME
+from vsearch.storage.layout import CATALOG_NAME, EXPORTS_DIR
 
 
 def library_containing(path: Path) -> Path | None:
@@ -43,8 +43,9 @@ def checked_output(
 
     Refused: an existing path without ``force``; with ``force``, anything but a regular file
     (symlinks are judged by what they point to; a dangling one is refused); any path inside
-    ``library_root`` or inside any other library directory; a missing parent directory
-    (unless not ``require_parent``: the writer creates it).
+    ``library_root`` or inside any other library directory, except the library's own exports
+    folder, which holds nothing but exports; a missing parent directory (unless not
+    ``require_parent``: the writer creates it).
     """
     path = Path(path).expanduser()
     try:
@@ -55,7 +56,7 @@ def checked_output(
     roots = [root.resolve() for root in (library_root,) if root is not None]
     if inside is None:
         inside = next((r for r in roots if r == resolved or r in resolved.parents), None)
-    if inside is not None:
+    if inside is not None and resolved.parent != inside / EXPORTS_DIR:
         raise OutputError(
             f"refusing to write {path}: it is inside the library {inside}; "
             "choose an output outside it"
