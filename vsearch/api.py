@@ -7,10 +7,13 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
 from vsearch.errors import LibraryError
+from vsearch.indexer.cluster import RayOptions
+from vsearch.indexer.encoding import LocalEncoding, VideoEncoding
 from vsearch.indexer.reports import IndexReport
 from vsearch.indexer.run import IndexOptions, IndexRun, IndexTarget, ProgressCallback
 from vsearch.settings import Settings, load_settings
@@ -198,8 +201,13 @@ class Library:
         *,
         retry_failed: bool = False,
         on_progress: ProgressCallback | None = None,
+        ray: str | RayOptions | None = None,
     ) -> IndexReport:
-        """Index new and changed videos under `paths`, drop vanished ones."""
+        """Index new and changed videos under `paths`, drop vanished ones.
+
+        With `ray` ("local", "auto", a cluster address, or `RayOptions`), decoding and encoding
+        run on a Ray cluster while this process stays the library's only writer.
+        """
         with WriterLock(self.paths.lock):
             spec = self._clip_spec()
             self._check_identity(spec.model_id)  # before loading weights: fail fast
@@ -228,13 +236,27 @@ class Library:
             s = self.settings
             options = IndexOptions(
                 fps=self.fps,
-                batch_size=s.batch_size,
-                decode_strategy=s.decode_strategy,
                 store_features=s.store_features,
                 save_interval_s=s.save_interval_s,
                 retry_failed=retry_failed,
             )
-            return IndexRun(target, self.encoder, options, on_progress).run(paths)
+            encoding = self._video_encoding(spec, ray)
+            return IndexRun(target, encoding, options, on_progress).run(paths)
+
+    def _video_encoding(self, spec, ray: str | RayOptions | None) -> VideoEncoding:
+        """Per-video work in this process, or on the Ray cluster `ray` names."""
+        s = self.settings
+        if ray is None:
+            return LocalEncoding(self.encoder, self.fps, s.decode_strategy, s.batch_size)
+        from vsearch.indexer.distributed import RayEncoding
+
+        options = ray if isinstance(ray, RayOptions) else RayOptions(address=ray)
+        return RayEncoding(
+            options, partial(_load_encoder, spec, s), lambda: self.encoder().image_size,
+            fps=self.fps,
+            strategy=s.decode_strategy, batch_size=s.batch_size,
+            keep_tokens=s.store_features,
+        )  # fmt: skip
 
     # -- inspection --------------------------------------------------------------------------
     def videos(self, status: str | None = None) -> list[VideoRecord]:
