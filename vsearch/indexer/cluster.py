@@ -50,6 +50,7 @@ class RayOptions:
             raise InputError(f"encoder actors must be at least 1, got {self.actors}")
         if self.ship_max_bytes < 1:
             raise InputError(f"ship limit must be positive, got {self.ship_max_bytes}")
+        import_ray()  # fail before the library is touched, not after planning
 
 
 @dataclass(frozen=True)
