@@ -65,12 +65,12 @@ def test_ray_run_reports_and_stores_what_local_indexing_does(
     assert len(failures(local)) == len(broken_files)
     assert distributed["clips_added"] == local["clips_added"]
 
-    # Same decode function, same weights, same fp32 CPU kernels, so the frames are identical;
-    # what differs is how frames are grouped into CLIP batches (local batches cross video
-    # boundaries, actor batches also carry each video's closing row), and the batch size
-    # changes the fp32 summation order inside the matmul kernels. Measured: embeddings differ by
-    # at most 6e-8 (one float32 step), fp16 features come out bit-equal. Held to 1e-6 and to
-    # one fp16 step (the rounding of a 1e-7 difference can flip one).
+    # Same decode function, same weights, same fp32 CPU kernels, so the frames are identical.
+    # What differs is the grouping of frames into CLIP batches (local batches cross video
+    # boundaries, actor batches also carry each video's closing row) and torch's thread count
+    # (an actor runs one thread): both change the fp32 summation order in the matmuls.
+    # Measured: embeddings differ by at most 6e-8 (one float32 step), fp16 features come out
+    # bit-equal. Held to 1e-6 and to one fp16 step (a 1e-7 difference can flip one rounding).
     for kind, tolerance in (("embeddings", 1e-6), ("features", 2**-10)):
         want, got = stored(tmp_path / "local", kind), stored(tmp_path / "ray", kind)
         assert sorted(got) == sorted(want) and len(want) == 3
