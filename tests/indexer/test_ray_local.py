@@ -26,12 +26,15 @@ def local_ray():
     """One Ray instance for the module: `--ray local` uses an instance already running here."""
     import ray
 
-    ray.init(
-        num_cpus=2, object_store_memory=OBJECT_STORE_BYTES, include_dashboard=False,
-        log_to_driver=False, logging_level=logging.ERROR,
-    )  # fmt: skip
-    yield ray
-    ray.shutdown()
+    with pytest.MonkeyPatch.context() as env_patch:
+        # Ray would otherwise switch this process (and its children) to token authentication
+        env_patch.setenv("RAY_AUTH_MODE", "disabled")
+        ray.init(
+            num_cpus=2, object_store_memory=OBJECT_STORE_BYTES, include_dashboard=False,
+            log_to_driver=False, logging_level=logging.ERROR,
+        )  # fmt: skip
+        yield ray
+        ray.shutdown()
 
 
 def stored(library: Path, kind: str) -> dict[str, np.ndarray]:
