@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import click
@@ -44,7 +46,9 @@ def index_command(paths: tuple[Path, ...], retry_failed: bool, as_json: bool, **
     """Index the videos under PATHS (new and changed files; vanished ones are dropped)."""
     ray = ray_options_from(options)
     settings = settings_from(options)
-    with Library.open(settings=settings, create=True) as library, IndexBars() as bars:
+    # Ray prints its workers' deaths on stdout, which carries results only: send it to stderr
+    with Library.open(settings=settings, create=True) as library, IndexBars() as bars, \
+            redirect_stdout(sys.stderr):  # fmt: skip
         report = library.index(list(paths), retry_failed=retry_failed, on_progress=bars, ray=ray)
     if as_json:
         echo_json(report.to_json())
