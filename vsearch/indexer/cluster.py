@@ -107,9 +107,9 @@ def connected(options: RayOptions) -> Iterator[ModuleType]:
     quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
         if options.address == "local":
-            ray.init(
-                num_cpus=options.local_cpus, object_store_memory=options.object_store_bytes,
-                **quiet,
+            ray.init(  # "local": a new instance even where `ray start` left one running
+                address="local", num_cpus=options.local_cpus,
+                object_store_memory=options.object_store_bytes, **quiet,
             )  # fmt: skip
         else:
             ray.init(address=options.address, **quiet)
