@@ -30,8 +30,8 @@ def local_ray():
         # Ray would otherwise switch this process (and its children) to token authentication
         env_patch.setenv("RAY_AUTH_MODE", "disabled")
         ray.init(
-            address="local", num_cpus=2, object_store_memory=OBJECT_STORE_BYTES, include_dashboard=False,
-            log_to_driver=False, logging_level=logging.ERROR,
+            address="local", num_cpus=2, object_store_memory=OBJECT_STORE_BYTES,
+            include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
         )  # fmt: skip
         yield ray
         ray.shutdown()
