@@ -253,8 +253,7 @@ class Library:
         options = ray if isinstance(ray, RayOptions) else RayOptions(address=ray)
         return RayEncoding(
             options, partial(_load_encoder, spec, s), lambda: self.encoder().image_size,
-            fps=self.fps,
-            strategy=s.decode_strategy, batch_size=s.batch_size,
+            fps=self.fps, strategy=s.decode_strategy, batch_size=s.batch_size,
             keep_tokens=s.store_features,
         )  # fmt: skip
 
