@@ -8,10 +8,13 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
 from vsearch.errors import InputError, LibraryError, NotFoundError
+from vsearch.indexer.cluster import RayOptions
+from vsearch.indexer.encoding import LocalEncoding, VideoEncoding
 from vsearch.indexer.progress_file import progress_file, read_progress
 from vsearch.indexer.reports import IndexReport
 from vsearch.indexer.run import IndexOptions, IndexProgressCallback, IndexRun, IndexTarget
@@ -244,10 +247,14 @@ class Library:
         *,
         retry_failed: bool = False,
         on_progress: IndexProgressCallback | None = None,
+        ray: str | RayOptions | None = None,
     ) -> IndexReport:
         """Index new and changed videos under `paths`, drop vanished ones.
 
-        Progress also goes to the library's progress file, for readers in other processes."""
+        Progress also goes to the library's progress file, for readers in other processes.
+        With `ray` ("local", "auto", a cluster address, or `RayOptions`), decoding and encoding
+        run on a Ray cluster while this process stays the library's only writer.
+        """
         if self.read_only:
             raise LibraryError(f"library {self.paths.root} is read-only: indexing needs write "
                                "access to it")  # fmt: skip
@@ -279,13 +286,26 @@ class Library:
             s = self.settings
             options = IndexOptions(
                 fps=self.fps,
-                batch_size=s.batch_size,
-                decode_strategy=s.decode_strategy,
                 store_features=s.store_features,
                 save_interval_s=s.save_interval_s,
                 retry_failed=retry_failed,
             )
-            return IndexRun(target, self.encoder, options, recorder.relay(on_progress)).run(paths)
+            encoding = self._video_encoding(spec, ray)
+            return IndexRun(target, encoding, options, recorder.relay(on_progress)).run(paths)
+
+    def _video_encoding(self, spec, ray: str | RayOptions | None) -> VideoEncoding:
+        """Per-video work in this process, or on the Ray cluster `ray` names."""
+        s = self.settings
+        if ray is None:
+            return LocalEncoding(self.encoder, self.fps, s.decode_strategy, s.batch_size)
+        from vsearch.indexer.distributed import RayEncoding
+
+        options = ray if isinstance(ray, RayOptions) else RayOptions(address=ray)
+        return RayEncoding(
+            options, partial(_load_encoder, spec, s), lambda: self.encoder().image_size,
+            fps=self.fps, strategy=s.decode_strategy, batch_size=s.batch_size,
+            keep_tokens=s.store_features,
+        )  # fmt: skip
 
     # -- inspection --------------------------------------------------------------------------
     def videos(self, status: str | None = None) -> list[VideoRecord]:

@@ -20,11 +20,13 @@ from vsearch.storage.vectors import VectorStore
 from .test_index_cli import status
 
 
-def index_process(folder: Path, library: Path, weights: list[str]) -> subprocess.Popen:
+def index_process(
+    folder: Path, library: Path, weights: list[str], *extra: str
+) -> subprocess.Popen:
     env = dict(os.environ, VSEARCH_SAVE_INTERVAL_S="3600")  # no checkpoint before the kill
     command = [
         sys.executable, "-c", "from vsearch.cli import main; main()",
-        "index", str(folder), "--library", str(library), "--batch-size", "4", *weights,
+        "index", str(folder), "--library", str(library), "--batch-size", "4", *weights, *extra,
     ]  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

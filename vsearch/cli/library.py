@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import click
 
 from vsearch.api import Library
 from vsearch.cli.app import echo_json
-from vsearch.cli.options import clip_options, json_option, library_option, settings_from
+from vsearch.cli.options import (
+    clip_options,
+    json_option,
+    library_option,
+    ray_options,
+    ray_options_from,
+    settings_from,
+)
 from vsearch.cli.progress import IndexBars
 from vsearch.errors import LibraryError, PartialFailure
 from vsearch.settings import Settings
@@ -31,12 +40,16 @@ HELP = Settings.help_texts()
     help="Do not store token features (grounding re-extracts them from the video).",
 )  # fmt: skip
 @click.option("--retry-failed", is_flag=True, help="Try again files that failed before.")
+@ray_options
 @json_option
 def index_command(paths: tuple[Path, ...], retry_failed: bool, as_json: bool, **options) -> None:
     """Index the videos under PATHS (new and changed files; vanished ones are dropped)."""
+    ray = ray_options_from(options)
     settings = settings_from(options)
-    with Library.open(settings=settings, create=True) as library, IndexBars() as bars:
-        report = library.index(list(paths), retry_failed=retry_failed, on_progress=bars)
+    # Ray prints its workers' deaths on stdout, which carries results only: send it to stderr
+    with Library.open(settings=settings, create=True) as library, IndexBars() as bars, \
+            redirect_stdout(sys.stderr):  # fmt: skip
+        report = library.index(list(paths), retry_failed=retry_failed, on_progress=bars, ray=ray)
     if as_json:
         echo_json(report.to_json())
     else:

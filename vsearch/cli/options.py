@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from vsearch.indexer.cluster import DEFAULT_SHIP_MAX_BYTES, RayOptions
 from vsearch.settings import Settings, load_settings
 
 HELP = Settings.help_texts()
@@ -48,6 +49,42 @@ def clip_options(command: Callable) -> Callable:
 def json_option(command: Callable) -> Callable:
     """--json: machine-readable output on stdout."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")(command)
+
+
+def ray_options(command: Callable) -> Callable:
+    """--ray [auto|local|ADDRESS] and how the cluster does the work."""
+    decorators = [
+        click.option(
+            "--ray", "ray_address", is_flag=False, flag_value="auto", default=None,
+            metavar="[auto|local|ADDRESS]",
+            help="Decode and encode on a Ray cluster (this process still writes the library): "
+            "local starts one here, auto (the default value) joins the running one.",
+        ),  # fmt: skip
+        click.option(
+            "--ray-actors", type=click.IntRange(min=1), default=None,
+            help="CLIP encoder actors on the cluster [default: one per GPU, else half the CPUs].",
+        ),  # fmt: skip
+        click.option(
+            "--ray-ship-files", is_flag=True, default=False,
+            help="Send file bytes through Ray's object store instead of reading shared storage "
+            f"(files over {DEFAULT_SHIP_MAX_BYTES >> 30} GiB then fail).",
+        ),  # fmt: skip
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def ray_options_from(options: dict[str, Any]) -> RayOptions | None:
+    """The Ray options of a command (None without --ray); pops them from `options`."""
+    address = options.pop("ray_address", None)
+    actors = options.pop("ray_actors", None)
+    ship_files = options.pop("ray_ship_files", False)
+    if address is None:
+        if actors is not None or ship_files:
+            raise click.UsageError("--ray-actors and --ray-ship-files need --ray")
+        return None
+    return RayOptions(address=address, actors=actors, ship_files=ship_files)
 
 
 def settings_from(options: dict[str, Any]) -> Settings:

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from vsearch.errors import MediaError
+from vsearch.indexer.reports import WorkerCount
 from vsearch.media import VideoInfo, probe, sample_frames
 
 
@@ -58,6 +59,37 @@ class _Pending:
 
 
 _DONE = object()
+NO_FRAMES = "no frame could be decoded"
+
+
+def decode_video(
+    path: Path, fps: float, *, size: int, strategy: str
+) -> Iterator[tuple[str, object]]:
+    """The decoding of one video, as events: ("start", VideoInfo), ("frame", rgb) per clip,
+    then ("end", None); or ("error", reason) where decoding gave up.
+
+    Local and distributed indexing both decode through this function, so a broken file fails
+    with the same reason text wherever it is decoded.
+    """
+    try:
+        info = probe(path)
+        yield "start", info
+        for frame in sample_frames(path, fps, size=size, strategy=strategy):
+            yield "frame", frame.rgb
+        yield "end", None
+    except MediaError as error:
+        yield "error", str(error)
+    except Exception as error:  # a decoder crash fails one file, not the run
+        yield "error", f"decoder failure: {type(error).__name__}: {error}"
+
+
+def finish_video(
+    path: Path, info: VideoInfo, embeddings: Sequence[np.ndarray], tokens: Sequence[np.ndarray]
+) -> EncodedVideo | FailedVideo:
+    """The outcome of a video whose frames are all encoded (in clip order)."""
+    if not embeddings:
+        return FailedVideo(path, NO_FRAMES)
+    return EncodedVideo(path, info, np.concatenate(embeddings), np.concatenate(tokens))
 
 
 def _decode_all(
@@ -68,23 +100,13 @@ def _decode_all(
     out: queue.Queue,
     stop: threading.Event,
 ) -> None:
-    """Producer: ('start', path, info) / ('frame', path, rgb) / ('end', path) / ('error', ...)."""
+    """Producer: (kind, path, payload) for each event of `decode_video`, then _DONE."""
     try:
         for path in paths:
-            if stop.is_set():
-                return
-            try:
-                info = probe(path)
-                out.put(("start", path, info))
-                for frame in sample_frames(path, fps, size=size, strategy=strategy):
-                    if stop.is_set():
-                        return
-                    out.put(("frame", path, frame.rgb))
-                out.put(("end", path, None))
-            except MediaError as error:
-                out.put(("error", path, str(error)))
-            except Exception as error:  # a decoder crash fails one file, not the run
-                out.put(("error", path, f"decoder failure: {type(error).__name__}: {error}"))
+            for kind, payload in decode_video(path, fps, size=size, strategy=strategy):
+                if stop.is_set():
+                    return
+                out.put((kind, path, payload))
     finally:
         out.put(_DONE)
 
@@ -141,15 +163,7 @@ def encode_videos(
                 return
             order.pop(0)
             del pending[state.path]
-            if state.frames_seen == 0:
-                yield FailedVideo(state.path, "no frame could be decoded")
-                continue
-            yield EncodedVideo(
-                path=state.path,
-                info=state.info,
-                embeddings=np.concatenate(state.embeddings),
-                tokens=np.concatenate(state.tokens),
-            )
+            yield finish_video(state.path, state.info, state.embeddings, state.tokens)
 
     try:
         while True:
@@ -189,3 +203,42 @@ def encode_videos(
                 frames_queue.get_nowait()
             except queue.Empty:
                 worker.join(timeout=0.05)
+
+
+class VideoEncoding(Protocol):
+    """Where the per-video work of an index run happens: in this process or on a cluster.
+
+    `encode` yields one outcome per path as videos finish; `worker_counts` says afterwards who
+    did the work (empty when it all ran here).
+    """
+
+    def encode(
+        self, paths: Sequence[Path], on_frames: Callable[[int], None]
+    ) -> Iterator[EncodedVideo | FailedVideo]: ...
+
+    def worker_counts(self) -> tuple[WorkerCount, ...]: ...
+
+
+@dataclass(frozen=True)
+class LocalEncoding:
+    """Decode on a background thread and encode on the calling one (see `encode_videos`).
+
+    `encoder` is a factory, called only when there is something to encode, so a re-run over
+    an unchanged folder never loads the model.
+    """
+
+    encoder: Callable[[], FrameEncoder]
+    fps: float
+    strategy: str
+    batch_size: int
+
+    def encode(
+        self, paths: Sequence[Path], on_frames: Callable[[int], None]
+    ) -> Iterator[EncodedVideo | FailedVideo]:
+        return encode_videos(
+            paths, self.encoder(), fps=self.fps, strategy=self.strategy,
+            batch_size=self.batch_size, on_frames=on_frames,
+        )  # fmt: skip
+
+    def worker_counts(self) -> tuple[WorkerCount, ...]:
+        return ()

@@ -31,6 +31,16 @@ IndexProgressCallback = Callable[[IndexProgress], None]  # called after each eve
 
 
 @dataclass(frozen=True)
+class WorkerCount:
+    """What one worker process of a distributed run did: decoded or encoded videos and frames."""
+
+    worker: str  # "host:pid"
+    role: str  # "decode" or "encode"
+    videos: int
+    frames: int
+
+
+@dataclass(frozen=True)
 class IndexReport:
     """The outcome of `Library.index`."""
 
@@ -40,6 +50,7 @@ class IndexReport:
     failed: tuple[FailedFile, ...]
     clips_added: int
     seconds: float
+    workers: tuple[WorkerCount, ...] = ()
 
     def to_json(self) -> dict:
         """The documented `vsearch index --json` shape."""
@@ -50,4 +61,5 @@ class IndexReport:
             "failed": [asdict(item) for item in self.failed],
             "clips_added": self.clips_added,
             "seconds": round(self.seconds, 3),
+            "workers": [asdict(item) for item in self.workers],
         }

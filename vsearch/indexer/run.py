@@ -11,7 +11,7 @@ runs it before the last save, since it can land between a video's commit and its
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from vsearch.errors import MediaError
 from vsearch.indexer.discovery import find_videos, scan_roots
-from vsearch.indexer.encoding import EncodedVideo, FailedVideo, FrameEncoder, encode_videos
+from vsearch.indexer.encoding import EncodedVideo, FailedVideo, VideoEncoding
 from vsearch.indexer.planning import plan_index
 from vsearch.indexer.reports import (
     FailedFile,
@@ -50,11 +50,9 @@ class IndexTarget:
 
 @dataclass(frozen=True)
 class IndexOptions:
-    """How an index run samples and encodes."""
+    """How an index run stores what it encodes."""
 
     fps: float
-    batch_size: int
-    decode_strategy: str
     store_features: bool
     save_interval_s: float
     retry_failed: bool = False
@@ -89,19 +87,19 @@ def _facts(path: Path, encoded: EncodedVideo, fingerprint: str) -> VideoFacts:
 class IndexRun:
     """Carries out one `vsearch index`; the caller holds the writer lock.
 
-    `encoder` is a factory, called only when there is something to encode, so a re-run over
-    an unchanged folder never loads the model.
+    `encoding` does the per-video work (here or on a cluster) and is asked only when there is
+    something to encode; whichever it is, this process alone writes the library.
     """
 
     def __init__(
         self,
         target: IndexTarget,
-        encoder: Callable[[], FrameEncoder],
+        encoding: VideoEncoding,
         options: IndexOptions,
         on_progress: IndexProgressCallback | None = None,
     ) -> None:
         self._target = target
-        self._encoder = encoder
+        self._encoding = encoding
         self._options = options
         self._on_progress = on_progress or (lambda event: None)
         self._last_save = time.monotonic()
@@ -141,14 +139,7 @@ class IndexRun:
 
         outcomes = ()
         if plan.to_index:
-            outcomes = encode_videos(
-                plan.to_index,
-                self._encoder(),
-                fps=self._options.fps,
-                strategy=self._options.decode_strategy,
-                batch_size=self._options.batch_size,
-                on_frames=count_frames,
-            )
+            outcomes = self._encoding.encode(plan.to_index, count_frames)
         try:
             for outcome in outcomes:
                 if isinstance(outcome, FailedVideo):
@@ -179,6 +170,7 @@ class IndexRun:
             failed=tuple(failed),
             clips_added=clips_added,
             seconds=time.monotonic() - started,
+            workers=self._encoding.worker_counts(),
         )
 
     def _store(self, encoded: EncodedVideo) -> int:
