@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from vsearch.api import SEARCH_DEFAULTS as DEFAULTS
 from vsearch.api import Library
 from vsearch.errors import InputError
 from vsearch.export.from_results import ExportOptions
@@ -33,13 +34,18 @@ class SearchRequest(_Body):
     """The options of `vsearch search`, under the same names."""
 
     query: str = Field(description="What to find, in words.")
-    top: int = Field(10, description="Results to return.")
-    per_video: int = Field(3, description="At most this many results from one video.")
+    top: int = Field(DEFAULTS.top_k, description="Results to return.")
+    per_video: int = Field(DEFAULTS.per_video,
+                           description="At most this many results from one video.")  # fmt: skip
     min_score: float | None = Field(None, description="Drop results scoring below this.")
     path_glob: str | None = Field(None, alias="in", description="Only videos matching this glob.")
-    candidates: int = Field(20, description="Candidate windows to ground per query.")
-    grounding: Literal["r2", "zero-shot"] = "r2"
-    whole_query: bool = Field(False, description="Match the text as written.")
+    candidates: int = Field(DEFAULTS.candidates,
+                            description="Candidate windows to ground per query.")  # fmt: skip
+    grounding: Literal["r2", "zero-shot"] = DEFAULTS.grounding
+    whole_query: bool = Field(not DEFAULTS.split_sequences,
+                              description="Match the text as written.")  # fmt: skip
+    skip_missing: bool = Field(DEFAULTS.skip_missing,
+                               description="Leave out videos whose file is gone.")  # fmt: skip
 
 
 class ExportRequest(_Body):
@@ -98,7 +104,7 @@ def api_router(
         result = warm.search(
             body.query, top_k=body.top, per_video=body.per_video, min_score=body.min_score,
             path_glob=body.path_glob, candidates=body.candidates, grounding=body.grounding,
-            split_sequences=not body.whole_query,
+            split_sequences=not body.whole_query, skip_missing=body.skip_missing,
         )  # fmt: skip
         return result.to_json()
 
