@@ -89,7 +89,8 @@ def _tour(out_dir: Path, videos: int, seed: int) -> None:
     click.echo(
         f"\nTry: vsearch search 'a red circle' --library {library_dir}\n"
         f"     vsearch history --library {library_dir}\n"
-        f"     vsearch export ID -o reel.mp4 --library {library_dir}"
+        f"     vsearch export ID -o reel.mp4 --library {library_dir}\n"
+        f"     vsearch serve --library {library_dir}   (then open http://127.0.0.1:8765/)"
     )
 
 
