@@ -16,6 +16,15 @@ from vsearch.indexer.run import IndexOptions, IndexRun, IndexTarget, ProgressCal
 from vsearch.settings import Settings, load_settings
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoRecord
+from vsearch.storage.compaction import CompactProgress, CompactReport, compact_features
+from vsearch.storage.features import (
+    DEFAULT_CODEC,
+    FEATURE_STORE_KEY,
+    FeatureStore,
+    new_format,
+    read_format,
+    remove_stale_stores,
+)
 from vsearch.storage.layout import LibraryPaths
 from vsearch.storage.lock import WriterLock, holder_pid
 from vsearch.storage.reconcile import reconcile_vectors
@@ -46,6 +55,7 @@ class LibraryStatus:
     disk_bytes: int
     feature_bytes: int
     feature_bytes_per_hour: float | None
+    feature_codec: str | None
     indexing: bool
 
     def to_json(self) -> dict:
@@ -171,6 +181,14 @@ class Library:
                 f"library {self.paths.root} samples {stored_fps} clips/s, not "
                 f"{asked}; use --fps {stored_fps} or another --library"
             )
+        codec = self.settings.feature_codec
+        if stored_model is not None and codec is not None:
+            stored_codec = read_format(self._catalog, model_slug(stored_model)).codec
+            if stored_codec != codec:
+                raise LibraryError(
+                    f"library {self.paths.root} stores {stored_codec} features, not {codec}; "
+                    f"convert it with `vsearch compact --codec {codec}` or use another --library"
+                )
 
     @property
     def fps(self) -> float:
@@ -189,7 +207,14 @@ class Library:
         self._catalog.set_meta(SPEC_KEY, json.dumps(spec_to_json(spec)))
         self._catalog.set_meta(FPS_KEY, repr(self.fps))
         self._catalog.set_meta(DIM_KEY, str(encoder.embed_dim))
+        codec = self.settings.feature_codec or DEFAULT_CODEC
+        fmt = new_format(model_slug(encoder.model_id), codec)
+        self._catalog.set_meta(FEATURE_STORE_KEY, fmt.to_json())
         self._catalog.set_meta(MODEL_KEY, encoder.model_id)
+
+    def _feature_store(self, slug: str) -> FeatureStore:
+        """The store the catalogue names for this model's grounding tokens."""
+        return FeatureStore(self.paths.features_root, read_format(self._catalog, slug))
 
     # -- indexing ----------------------------------------------------------------------------
     def index(
@@ -218,10 +243,12 @@ class Library:
             if repaired.changed or repaired.unrecoverable_video_ids:
                 log.info("repaired vector index: %s", repaired)
                 vectors.save()
+            features = self._feature_store(slug)
+            remove_stale_stores(self.paths.features_root, slug, features.format)
             target = IndexTarget(
                 catalog=self._catalog,
                 vectors=vectors,
-                features=ArrayStore(self.paths.features(slug)),
+                features=features,
                 embeddings=embeddings,
                 model_id=spec.model_id,
             )
@@ -248,10 +275,10 @@ class Library:
         fps = self._catalog.get_meta(FPS_KEY)
         dim = self._catalog.get_meta(DIM_KEY)
         vectors = VectorStore.committed_count(self.paths.vectors) if dim else 0
-        feature_bytes = 0
+        feature_bytes, codec = 0, None
         if model is not None:
-            features_dir = self.paths.features(model_slug(model))
-            feature_bytes = _directory_bytes(features_dir) if features_dir.exists() else 0
+            store = self._feature_store(model_slug(model))
+            feature_bytes, codec = store.bytes_used(), store.format.codec
         return LibraryStatus(
             library=str(self.paths.root),
             model=model,
@@ -265,8 +292,22 @@ class Library:
             disk_bytes=_directory_bytes(self.paths.root),
             feature_bytes=feature_bytes,
             feature_bytes_per_hour=(feature_bytes / stats.hours) if stats.hours else None,
+            feature_codec=codec,
             indexing=holder_pid(self.paths.lock) is not None,
         )
+
+    # -- maintenance -------------------------------------------------------------------------
+    def compact(
+        self, codec: str, *, on_progress: CompactProgress | None = None
+    ) -> CompactReport:
+        """Convert the stored grounding features to `codec` in place, crash-safe: an
+        interrupted run leaves the old store in use (see `vsearch.storage.compaction`)."""
+        with WriterLock(self.paths.lock):
+            model = self._catalog.get_meta(MODEL_KEY)
+            if model is None:
+                raise LibraryError(f"library {self.paths.root} holds no indexed videos yet")
+            return compact_features(self._catalog, self.paths.features_root, model_slug(model),
+                                    codec, on_progress=on_progress)  # fmt: skip
 
     # -- search ------------------------------------------------------------------------------
     def _search_session(self, grounding: str):
@@ -280,6 +321,7 @@ class Library:
             sessions[grounding] = open_session(
                 paths=self.paths, catalog=self._catalog, encoder=self.encoder,
                 model_id=spec.model_id, model_slug=model_slug(spec.model_id),
+                features=self._feature_store(model_slug(spec.model_id)),
                 embed_dim=int(self._catalog.get_meta(DIM_KEY) or 0), fps=self.fps,
                 grounding=grounding, checkpoint=self.settings.grounding_checkpoint,
                 precision=self.settings.grounding_precision,

@@ -30,6 +30,10 @@ HELP = Settings.help_texts()
     "--no-features", "store_features", flag_value=False, default=None,
     help="Do not store token features (grounding re-extracts them from the video).",
 )  # fmt: skip
+@click.option(
+    "--feature-codec", type=click.Choice(["int8", "fp16"]), default=None,
+    help=HELP["feature_codec"],
+)  # fmt: skip
 @click.option("--retry-failed", is_flag=True, help="Try again files that failed before.")
 @json_option
 def index_command(paths: tuple[Path, ...], retry_failed: bool, as_json: bool, **options) -> None:

@@ -25,6 +25,7 @@ from vsearch.indexer.reports import FailedFile, IndexProgress, IndexReport
 from vsearch.media import clip_bounds
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoFacts
+from vsearch.storage.features import FeatureStore
 from vsearch.storage.fingerprint import FileStamp, file_fingerprint
 from vsearch.storage.reconcile import rebuild_vectors, reconcile_vectors
 from vsearch.storage.vectors import VectorStore
@@ -38,7 +39,7 @@ class IndexTarget:
 
     catalog: Catalog
     vectors: VectorStore
-    features: ArrayStore
+    features: FeatureStore
     embeddings: ArrayStore
     model_id: str
 
@@ -180,7 +181,7 @@ class IndexRun:
         previous = target.catalog.find_video(str(encoded.path))
         fingerprint = file_fingerprint(encoded.path)
         if self._options.store_features:
-            target.features.put(fingerprint, encoded.tokens.astype(np.float16))
+            target.features.put(fingerprint, encoded.tokens)
         target.embeddings.put(fingerprint, encoded.embeddings.astype(np.float32))
         count = int(encoded.embeddings.shape[0])
         stored = target.catalog.record_indexed(

@@ -29,6 +29,7 @@ from vsearch.search.query import (
 from vsearch.search.records import BatchReport, Moment, SearchOptions, SearchResult
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog
+from vsearch.storage.features import FeatureStore
 from vsearch.storage.layout import LibraryPaths
 from vsearch.storage.records import VideoRecord
 from vsearch.storage.results import ResultStore, StoredHit
@@ -73,6 +74,7 @@ def open_session(
     encoder: Callable[[], Any],
     model_id: str,
     model_slug: str,
+    features: FeatureStore,
     embed_dim: int,
     fps: float,
     grounding: str,
@@ -93,7 +95,7 @@ def open_session(
         catalog=catalog,
         vectors=vectors,
         embeddings=ArrayStore(paths.embeddings(model_slug)),
-        tokens=TokenSource(ArrayStore(paths.features(model_slug)), encoder, fps=fps),
+        tokens=TokenSource(features, encoder, fps=fps),
         grounder=grounder,
         fps=fps,
     )
