@@ -36,6 +36,7 @@ MODEL_KEY = "model_id"
 FPS_KEY = "clip_fps"
 DIM_KEY = "embed_dim"
 SPEC_KEY = "clip_spec"
+SAMPLING_KEY = "frame_sampling"  # exact, fast, or mixed: how the indexed frames were sampled
 DEFAULT_FPS = 0.5
 
 
@@ -56,6 +57,7 @@ class LibraryStatus:
     feature_bytes: int
     feature_bytes_per_hour: float | None
     feature_codec: str | None
+    frame_sampling: str | None
     indexing: bool
 
     def to_json(self) -> dict:
@@ -243,6 +245,7 @@ class Library:
             if repaired.changed or repaired.unrecoverable_video_ids:
                 log.info("repaired vector index: %s", repaired)
                 vectors.save()
+            had_videos = self._catalog.stats().videos > 0
             features = self._feature_store(slug)
             remove_stale_stores(self.paths.features_root, slug, features.format)
             target = IndexTarget(
@@ -261,7 +264,17 @@ class Library:
                 save_interval_s=s.save_interval_s,
                 retry_failed=retry_failed,
             )
-            return IndexRun(target, self.encoder, options, on_progress).run(paths)
+            report = IndexRun(target, self.encoder, options, on_progress).run(paths)
+            if report.indexed:
+                self._remember_sampling(had_videos)
+            return report
+
+    def _remember_sampling(self, had_videos: bool) -> None:
+        """Record whether the library's frames were sampled exactly, fast, or both (mixed);
+        a library indexed before this was recorded was sampled exactly."""
+        used = "fast" if self.settings.decode_strategy == "fast" else "exact"
+        stored = self._catalog.get_meta(SAMPLING_KEY) or ("exact" if had_videos else used)
+        self._catalog.set_meta(SAMPLING_KEY, stored if stored == used else "mixed")
 
     # -- inspection --------------------------------------------------------------------------
     def videos(self, status: str | None = None) -> list[VideoRecord]:
@@ -293,6 +306,9 @@ class Library:
             feature_bytes=feature_bytes,
             feature_bytes_per_hour=(feature_bytes / stats.hours) if stats.hours else None,
             feature_codec=codec,
+            frame_sampling=self._catalog.get_meta(SAMPLING_KEY) or (
+                "exact" if stats.videos else None
+            ),
             indexing=holder_pid(self.paths.lock) is not None,
         )
 

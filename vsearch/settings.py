@@ -52,7 +52,9 @@ class Settings:
     device: str = _setting("auto", "Torch device: auto, cpu, cuda, cuda:N.")
     precision: str = _setting("fp32", "CLIP precision: fp32 (reference parity), bf16 or fp16.")
     decode_strategy: str = _setting(
-        "auto", "Frame sampling: sequential (reference-exact), seek, or auto."
+        "auto", "Frame sampling: sequential (reference-exact), seek, auto (both exact), or fast "
+        "(search indexing: keyframes when they come more often than clips, else skips "
+        "non-reference frames; the library records which)."
     )
     store_features: bool = _setting(
         True, "Store last-4-layer token features for grounding (else re-extract at search time)."
@@ -95,9 +97,10 @@ class Settings:
             )
             raise InputError(f"feature codec must be int8 or fp16, got {self.feature_codec!r}"
                              f"{hint}")  # fmt: skip
-        if self.decode_strategy not in ("auto", "sequential", "seek"):
+        if self.decode_strategy not in ("auto", "sequential", "seek", "fast"):
             raise InputError(
-                f"decode strategy must be auto, sequential or seek, got {self.decode_strategy!r}"
+                "decode strategy must be auto, sequential, seek or fast, "
+                f"got {self.decode_strategy!r}"
             )
 
     @staticmethod

@@ -74,8 +74,13 @@ def test_new_videos_join_a_compacted_library_in_its_codec(
     extra = tmp_path / "more"
     extra.mkdir()
     write_video(extra / "garden.mp4", moving_square_frames(8, 10, 9), fps=10)
-    indexed = vsearch("index", extra, "--library", library, "--clip-weights", TINY_CLIP)
+    status = parse_json(vsearch("status", "--library", library, "--json"))
+    assert status["frame_sampling"] == "exact"
+    indexed = vsearch("index", extra, "--library", library, "--clip-weights", TINY_CLIP,
+                      "--decode", "fast")  # fmt: skip
     assert indexed.exit_code == 0, indexed.output
+    status = parse_json(vsearch("status", "--library", library, "--json"))
+    assert status["frame_sampling"] == "mixed"  # three videos exact, one fast
     [store] = (library / "features").iterdir()
     assert store.name.split(".")[-2] == "fp16" and len(list(store.glob("*.npy"))) == 4
 

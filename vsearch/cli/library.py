@@ -23,7 +23,7 @@ HELP = Settings.help_texts()
 @click.option("--fps", type=float, default=None, help=HELP["fps"])
 @click.option("--batch-size", type=int, default=None, help=HELP["batch_size"])
 @click.option(
-    "--decode", "decode_strategy", type=click.Choice(["auto", "sequential", "seek"]),
+    "--decode", "decode_strategy", type=click.Choice(["auto", "sequential", "seek", "fast"]),
     default=None, help=HELP["decode_strategy"],
 )  # fmt: skip
 @click.option(
