@@ -89,7 +89,7 @@ class TestEveryVideo:
 
 
     @pytest.mark.parametrize("fps", SAMPLE_FPS)
-    def test_fast_picks_a_frame_at_most_one_gop_early(
+    def test_fast_picks_a_frame_within_one_gop(
         self, video: GeneratedVideo, fps: float
     ) -> None:
         """GOPs here are 0.6-1 s: keyframes only at 0.5 clips/s (2 s clips), non-reference
@@ -101,7 +101,7 @@ class TestEveryVideo:
         assert stats.strategy in ("fast-keyframes", "fast-nonref")
         for a, b in zip(fast, exact, strict=True):
             _assert_upright(a.rgb)
-            assert b.pts_s - 1.0 - 1e-6 <= a.pts_s <= b.pts_s + 1e-6
+            assert abs(a.pts_s - b.pts_s) <= 1.0 + 1e-6
         if stats.strategy == "fast-nonref" and video.name != "vfr.mkv":
             assert _summary(fast) == _summary(exact)
             for a, b in zip(fast, exact, strict=True):

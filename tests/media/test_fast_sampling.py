@@ -50,5 +50,5 @@ def test_one_second_gop_decodes_keyframes_only(sources) -> None:
     # a keyframe per second, plus the intra frames x264 puts at what it takes for scene cuts
     assert SECONDS <= stats.decoded_frames <= 0.1 * SECONDS * FPS_SOURCE
     assert len(fast) == len(exact) == SECONDS // 2
-    for a, b in zip(fast, exact, strict=True):
-        assert 0 <= b.pts_s - a.pts_s < 1.0
+    for a, b in zip(fast, exact, strict=True):  # the keyframe nearest the pick time
+        assert abs(b.pts_s - a.pts_s) <= 0.5 + 1 / FPS_SOURCE

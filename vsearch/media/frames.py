@@ -116,7 +116,7 @@ def sample_frames(
     frames; "auto" seeks only when the keyframe index says it decodes under half the frames
     (see sampling.DecodeCost). "fast" is for search indexing and may pick a nearby frame:
     when the median keyframe interval is shorter than a clip, it decodes keyframes only and
-    each clip takes the last keyframe before its pick time; otherwise it decodes sequentially
+    each clip takes the keyframe nearest its pick time; otherwise it decodes sequentially
     but lets the decoder drop non-reference frames presented well before the next pick time
     (which on constant-rate footage gives the exact frames). threads: decoder threads, 0 = one
     per core. stats, if given, is updated as frames are yielded.
@@ -144,6 +144,9 @@ def sample_frames(
             reader.skip_before_pick = reader.stats.strategy == "fast-nonref"
             if reader.stats.strategy == "fast-keyframes":
                 stream.codec_context.skip_frame = "NONKEY"
+                reader.pick_shift_s = Fraction(_median_gap_s(keyframes_s) / 2).limit_denominator(
+                    1_000_000
+                )
             reader.rate = rate
             end_pts = video_end_pts(path, container, stream)
             yield from _sample_sequential(reader, converter, rate, stream_end_pts=end_pts,
@@ -185,6 +188,9 @@ class _Reader:
         self.skip_before_pick = False
         self.rate: Fraction | None = None
         self.next_clip = 0  # the clip whose pick time decoding is heading for
+        # fast keyframe mode: frames count as this much earlier when assigned to clips, so a
+        # clip takes the keyframe nearest its pick time rather than the last one before it
+        self.pick_shift_s = Fraction(0)
 
     def frames(self) -> Iterator[tuple[av.VideoFrame, int, int]]:
         """Yield (frame, pts, duration) from the current position; pts are filled in if absent."""
@@ -210,6 +216,10 @@ class _Reader:
 
     def tick(self, pts: int, rate: Fraction) -> int:
         return tick_of(self.clock.seconds(pts), rate)
+
+    def pick_tick(self, pts: int, rate: Fraction) -> int:
+        """The clip tick a decoded frame is assigned by (shifted in fast keyframe mode)."""
+        return tick_of(self.clock.seconds(pts) - self.pick_shift_s, rate)
 
     def _decoded(self) -> Iterator[av.VideoFrame]:
         packets = self.container.demux(self.stream)
@@ -340,8 +350,9 @@ def _sample_sequential(
     held: _Held | None = None
     end_pts = 0
     for src_idx, (frame, pts, duration) in enumerate(reader.frames()):
-        filled = picker.advance(reader.tick(pts, rate))
-        reader.next_clip = max(reader.next_clip, reader.tick(pts, rate))
+        tick = reader.pick_tick(pts, rate)
+        filled = picker.advance(tick)
+        reader.next_clip = max(reader.next_clip, tick)
         if held is not None:
             for clip_idx in filled:
                 yield held.sample(clip_idx, reader, converter)
@@ -456,11 +467,17 @@ def _keyframe_times(reader: _Reader) -> list[float] | None:
     return times if len(times) >= 2 else None
 
 
+def _median_gap_s(keyframes_s: list[float]) -> float:
+    return float(np.median(np.diff(keyframes_s)))
+
+
 def _fast_mode(keyframes_s: list[float] | None, rate: Fraction) -> str:
-    """"fast-keyframes" when keyframes come more often than clips, else "fast-nonref"."""
+    """"fast-keyframes" when keyframes come more often than clips, else "fast-nonref".
+
+    In keyframe mode each clip takes the keyframe nearest its pick time (at most half a GOP
+    away, either side), not the last one before it (up to a whole GOP early)."""
     if keyframes_s is not None and len(keyframes_s) >= 3:
-        gop_s = float(np.median(np.diff(keyframes_s)))
-        if 0 < gop_s < float(1 / rate):
+        if 0 < _median_gap_s(keyframes_s) < float(1 / rate):
             return "fast-keyframes"
     return "fast-nonref"
 
