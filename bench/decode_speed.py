@@ -60,15 +60,19 @@ def _synthetic_frames(duration_s: int) -> Iterator[np.ndarray]:
         yield frame
 
 
-def ensure_video(cache_dir: Path, duration_s: int) -> tuple[Path, float]:
-    """The cached test video (encoded on first use) and the seconds spent encoding it."""
-    path = cache_dir / f"synthetic_720p30_h264_{duration_s}s.mp4"
+def ensure_video(
+    cache_dir: Path, duration_s: int, gop: int | None = None
+) -> tuple[Path, float]:
+    """The cached test video (encoded on first use) and the seconds spent encoding it; `gop`
+    frames between keyframes (None: x264's default)."""
+    suffix = "" if gop is None else f"_gop{gop}"
+    path = cache_dir / f"synthetic_720p30_h264_{duration_s}s{suffix}.mp4"
     if path.exists():
         return path, 0.0
     cache_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     write_video(
-        path, _synthetic_frames(duration_s), fps=FRAME_RATE, codec="libx264",
+        path, _synthetic_frames(duration_s), fps=FRAME_RATE, codec="libx264", gop=gop,
         codec_options={"preset": "superfast"},
     )  # fmt: skip
     return path, time.perf_counter() - started

@@ -47,6 +47,7 @@ from vsearch.search.query import EncodedQuery, encode_queries
 from vsearch.search.records import SearchOptions
 from vsearch.search.token_source import TokenSource
 from vsearch.storage import ArrayStore, Catalog, LibraryPaths, VectorStore, VideoFacts
+from vsearch.storage.features import FeatureFormat, FeatureStore
 from vsearch.storage.recall import normalize_rows, perturbed_queries, recall_at_k
 
 FPS = 0.5
@@ -173,7 +174,10 @@ def measure(
             catalog=catalog,
             vectors=VectorStore.open(paths.vectors, DIM, read_only=True),
             embeddings=ArrayStore(paths.embeddings("bench")),
-            tokens=TokenSource(ArrayStore(paths.features("bench")), lambda: encoder, fps=FPS),
+            tokens=TokenSource(
+                FeatureStore(paths.features_root, FeatureFormat("fp16", "bench")),
+                lambda: encoder, fps=FPS,
+            ),  # fmt: skip
             grounder=R2Grounder(r2, precision=precision),
             fps=FPS,
             profile=DEFAULT_BUNDLE.profile,

@@ -23,6 +23,15 @@ from vsearch.search.records import SearchOptions
 from vsearch.settings import Settings, load_settings
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoRecord
+from vsearch.storage.compaction import CompactProgress, CompactReport, compact_features
+from vsearch.storage.features import (
+    DEFAULT_CODEC,
+    FEATURE_STORE_KEY,
+    FeatureStore,
+    new_format,
+    read_format,
+    remove_stale_stores,
+)
 from vsearch.storage.layout import LibraryPaths, check_creatable, library_root
 from vsearch.storage.lock import WriterLock, holder_pid
 from vsearch.storage.reconcile import reconcile_vectors
@@ -35,6 +44,7 @@ FPS_KEY = "clip_fps"
 DIM_KEY = "embed_dim"
 SPEC_KEY = "clip_spec"
 SEARCH_DEFAULTS = SearchOptions()  # the one source of the search options' defaults
+SAMPLING_KEY = "frame_sampling"  # exact, fast, or mixed: how the indexed frames were sampled
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class LibraryStatus:
     disk_bytes: int
     feature_bytes: int
     feature_bytes_per_hour: float | None
+    feature_codec: str | None
+    frame_sampling: str | None
     indexing: bool
 
     def to_json(self) -> dict:
@@ -162,8 +174,8 @@ class Library:
             if model is None or dim is None:
                 return None
             slug = model_slug(model)
-            return Stores(ArrayStore(paths.embeddings(slug)), ArrayStore(paths.features(slug)),
-                          int(dim))  # fmt: skip
+            features = FeatureStore(paths.features_root, read_format(catalog, slug))
+            return Stores(ArrayStore(paths.embeddings(slug)), features.arrays, int(dim))
 
         return examine_library(paths, stores_of, repair=repair)
 
@@ -220,6 +232,14 @@ class Library:
                 f"library {self.paths.root} samples {stored_fps} clips/s, not "
                 f"{asked}; use --fps {stored_fps} or another --library"
             )
+        codec = self.settings.feature_codec
+        if stored_model is not None and codec is not None:
+            stored_codec = read_format(self._catalog, model_slug(stored_model)).codec
+            if stored_codec != codec:
+                raise LibraryError(
+                    f"library {self.paths.root} stores {stored_codec} features, not {codec}; "
+                    f"convert it with `vsearch compact --codec {codec}` or use another --library"
+                )
 
     @property
     def fps(self) -> float:
@@ -238,7 +258,14 @@ class Library:
         self._catalog.set_meta(SPEC_KEY, json.dumps(spec_to_json(spec)))
         self._catalog.set_meta(FPS_KEY, repr(self.fps))
         self._catalog.set_meta(DIM_KEY, str(encoder.embed_dim))
+        codec = self.settings.feature_codec or DEFAULT_CODEC
+        fmt = new_format(model_slug(encoder.model_id), codec)
+        self._catalog.set_meta(FEATURE_STORE_KEY, fmt.to_json())
         self._catalog.set_meta(MODEL_KEY, encoder.model_id)
+
+    def _feature_store(self, slug: str) -> FeatureStore:
+        """The store the catalogue names for this model's grounding tokens."""
+        return FeatureStore(self.paths.features_root, read_format(self._catalog, slug))
 
     # -- indexing ----------------------------------------------------------------------------
     def index(
@@ -276,10 +303,13 @@ class Library:
             if repaired.changed or repaired.unrecoverable_video_ids:
                 log.info("repaired vector index: %s", repaired)
                 vectors.save()
+            had_videos = self._catalog.stats().videos > 0
+            features = self._feature_store(slug)
+            remove_stale_stores(self.paths.features_root, slug, features.format)
             target = IndexTarget(
                 catalog=self._catalog,
                 vectors=vectors,
-                features=ArrayStore(self.paths.features(slug)),
+                features=features,
                 embeddings=embeddings,
                 model_id=spec.model_id,
             )
@@ -291,7 +321,17 @@ class Library:
                 retry_failed=retry_failed,
             )
             encoding = self._video_encoding(spec, ray)
-            return IndexRun(target, encoding, options, recorder.relay(on_progress)).run(paths)
+            report = IndexRun(target, encoding, options, recorder.relay(on_progress)).run(paths)
+            if report.indexed:
+                self._remember_sampling(had_videos)
+            return report
+
+    def _remember_sampling(self, had_videos: bool) -> None:
+        """Record whether the library's frames were sampled exactly, fast, or both (mixed);
+        a library indexed before this was recorded was sampled exactly."""
+        used = "fast" if self.settings.decode_strategy == "fast" else "exact"
+        stored = self._catalog.get_meta(SAMPLING_KEY) or ("exact" if had_videos else used)
+        self._catalog.set_meta(SAMPLING_KEY, stored if stored == used else "mixed")
 
     def _video_encoding(self, spec, ray: str | RayOptions | None) -> VideoEncoding:
         """Per-video work in this process, or on the Ray cluster `ray` names."""
@@ -332,10 +372,10 @@ class Library:
         fps = self._catalog.get_meta(FPS_KEY)
         dim = self._catalog.get_meta(DIM_KEY)
         vectors = VectorStore.committed_count(self.paths.vectors) if dim else 0
-        feature_bytes = 0
+        feature_bytes, codec = 0, None
         if model is not None:
-            features_dir = self.paths.features(model_slug(model))
-            feature_bytes = _directory_bytes(features_dir) if features_dir.exists() else 0
+            store = self._feature_store(model_slug(model))
+            feature_bytes, codec = store.bytes_used(), store.format.codec
         return LibraryStatus(
             library=str(self.paths.root),
             model=model,
@@ -349,8 +389,25 @@ class Library:
             disk_bytes=_directory_bytes(self.paths.root),
             feature_bytes=feature_bytes,
             feature_bytes_per_hour=(feature_bytes / stats.hours) if stats.hours else None,
+            feature_codec=codec,
+            frame_sampling=self._catalog.get_meta(SAMPLING_KEY) or (
+                "exact" if stats.videos else None
+            ),
             indexing=holder_pid(self.paths.lock) is not None,
         )
+
+    # -- maintenance -------------------------------------------------------------------------
+    def compact(
+        self, codec: str, *, on_progress: CompactProgress | None = None
+    ) -> CompactReport:
+        """Convert the stored grounding features to `codec` in place, crash-safe: an
+        interrupted run leaves the old store in use (see `vsearch.storage.compaction`)."""
+        with WriterLock(self.paths.lock):
+            model = self._catalog.get_meta(MODEL_KEY)
+            if model is None:
+                raise LibraryError(f"library {self.paths.root} holds no indexed videos yet")
+            return compact_features(self._catalog, self.paths.features_root, model_slug(model),
+                                    codec, on_progress=on_progress)  # fmt: skip
 
     # -- search ------------------------------------------------------------------------------
     def _scoring_profile(self, bundle):
@@ -387,6 +444,7 @@ class Library:
             sessions[grounding] = open_session(
                 paths=self.paths, catalog=self._catalog, encoder=self.encoder,
                 model_id=spec.model_id, model_slug=model_slug(spec.model_id),
+                features=self._feature_store(model_slug(spec.model_id)),
                 embed_dim=int(self._catalog.get_meta(DIM_KEY) or 0), fps=self.fps,
                 grounding=grounding, profile=self._scoring_profile(bundle),
                 source=None if bundle is None else bundle.grounding,

@@ -52,10 +52,17 @@ class Settings:
     device: str = _setting("auto", "Torch device: auto, cpu, cuda, cuda:N.")
     precision: str = _setting("fp32", "CLIP precision: fp32 (reference parity), bf16 or fp16.")
     decode_strategy: str = _setting(
-        "auto", "Frame sampling: sequential (reference-exact), seek, or auto."
+        "auto", "Frame sampling: sequential (reference-exact), seek, auto (both exact), or fast "
+        "(search indexing: keyframes when they come more often than clips, else skips "
+        "non-reference frames; the library records which)."
     )
     store_features: bool = _setting(
         True, "Store last-4-layer token features for grounding (else re-extract at search time)."
+    )
+    feature_codec: str | None = _setting(
+        None, "How a NEW library stores grounding token features: int8 (default; per-token "
+        "scale, half of fp16) or fp16 (exact). An existing library keeps its own; convert it "
+        "with `vsearch compact --codec int8|pq`."
     )
     save_interval_s: float = _setting(
         30.0, "Seconds between vector-index checkpoints while indexing."
@@ -87,9 +94,17 @@ class Settings:
                 "grounding precision must be auto, fp32, bf16 or fp16, "
                 f"got {self.grounding_precision!r}"
             )
-        if self.decode_strategy not in ("auto", "sequential", "seek"):
+        if self.feature_codec not in (None, "fp16", "int8"):
+            hint = (
+                " (pq code books are trained on a library's own tokens: index with int8, then "
+                "run `vsearch compact --codec pq`)" if self.feature_codec == "pq" else ""
+            )
+            raise InputError(f"feature codec must be int8 or fp16, got {self.feature_codec!r}"
+                             f"{hint}")  # fmt: skip
+        if self.decode_strategy not in ("auto", "sequential", "seek", "fast"):
             raise InputError(
-                f"decode strategy must be auto, sequential or seek, got {self.decode_strategy!r}"
+                "decode strategy must be auto, sequential, seek or fast, "
+                f"got {self.decode_strategy!r}"
             )
 
     @staticmethod

@@ -159,8 +159,9 @@ def test_stored_features_equal_the_reference_extractor(tmp_path: Path, tiny_clip
     os.symlink(bikes, folder / "bikes.mp4")
     library = tmp_path / "lib"
     code, _, output = run(
-        "index", str(folder), "--library", str(library), *tiny_clip_args, "--decode", "sequential"
-    )
+        "index", str(folder), "--library", str(library), *tiny_clip_args, "--decode", "sequential",
+        "--feature-codec", "fp16",
+    )  # fmt: skip
     assert code == 0, output
     stored = list((library / "features").rglob("*.npy"))
     assert len(stored) == 1

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vsearch.errors import MediaError
-from vsearch.media import SampledFrame, clip_count, probe, sample_frames
+from vsearch.media import SampledFrame, SamplingStats, clip_count, probe, sample_frames
 from vsearch.media.geometry import crop_geometry
 
 from .conftest import GeneratedVideo
@@ -85,6 +85,26 @@ class TestEveryVideo:
         for other in (seeking, auto):
             assert _summary(other) == _summary(sequential)
             for a, b in zip(other, sequential, strict=True):
+                np.testing.assert_array_equal(a.rgb, b.rgb)
+
+
+    @pytest.mark.parametrize("fps", SAMPLE_FPS)
+    def test_fast_picks_a_frame_within_one_gop(
+        self, video: GeneratedVideo, fps: float
+    ) -> None:
+        """GOPs here are 0.6-1 s: keyframes only at 0.5 clips/s (2 s clips), non-reference
+        skipping at 2 clips/s, which on constant-rate footage gives the exact frames."""
+        stats = SamplingStats()
+        exact = list(sample_frames(video.path, fps, size=64, strategy="sequential"))
+        fast = list(sample_frames(video.path, fps, size=64, strategy="fast", stats=stats))
+        assert [f.clip_idx for f in fast] == [f.clip_idx for f in exact]
+        assert stats.strategy in ("fast-keyframes", "fast-nonref")
+        for a, b in zip(fast, exact, strict=True):
+            _assert_upright(a.rgb)
+            assert abs(a.pts_s - b.pts_s) <= 1.0 + 1e-6
+        if stats.strategy == "fast-nonref" and video.name != "vfr.mkv":
+            assert _summary(fast) == _summary(exact)
+            for a, b in zip(fast, exact, strict=True):
                 np.testing.assert_array_equal(a.rgb, b.rgb)
 
 

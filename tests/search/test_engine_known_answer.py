@@ -15,6 +15,7 @@ from vsearch.search.query import EncodedQuery
 from vsearch.search.records import SearchOptions
 from vsearch.search.token_source import TokenSource
 from vsearch.storage import ArrayStore, Catalog, LibraryPaths, VectorStore, VideoFacts
+from vsearch.storage.features import FeatureFormat, FeatureStore
 
 DIM = 16
 FPS = 0.5
@@ -49,7 +50,10 @@ def engine_over(tmp_path: Path, clips_by_name: dict[str, np.ndarray]) -> SearchE
         vectors.add(stored.clip_ids, clips)
     return SearchEngine(
         catalog=catalog, vectors=vectors, embeddings=embeddings,
-        tokens=TokenSource(ArrayStore(paths.features("m")), lambda: None, fps=FPS),
+        tokens=TokenSource(
+            FeatureStore(paths.features_root, FeatureFormat("fp16", "m")),
+            lambda: None, fps=FPS,
+        ),
         grounder=ZeroShotGrounder(PROFILE.coarse), fps=FPS, profile=PROFILE,
     )  # fmt: skip
 

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "status": "vsearch.cli.library:status_command",
     "ls": "vsearch.cli.library:ls_command",
     "doctor": "vsearch.cli.library:doctor_command",
+    "compact": "vsearch.cli.compact:compact_command",
     "ground": "vsearch.cli.ground:ground_command",
     "eval": "vsearch.cli.evaluate:eval_command",
     "train": "vsearch.cli.train:train_command",

@@ -32,12 +32,16 @@ HELP = Settings.help_texts()
 @click.option("--fps", type=float, default=None, help=HELP["fps"])
 @click.option("--batch-size", type=int, default=None, help=HELP["batch_size"])
 @click.option(
-    "--decode", "decode_strategy", type=click.Choice(["auto", "sequential", "seek"]),
+    "--decode", "decode_strategy", type=click.Choice(["auto", "sequential", "seek", "fast"]),
     default=None, help=HELP["decode_strategy"],
 )  # fmt: skip
 @click.option(
     "--no-features", "store_features", flag_value=False, default=None,
     help="Do not store token features (grounding re-extracts them from the video).",
+)  # fmt: skip
+@click.option(
+    "--feature-codec", type=click.Choice(["int8", "fp16"]), default=None,
+    help=HELP["feature_codec"],
 )  # fmt: skip
 @click.option("--retry-failed", is_flag=True, help="Try again files that failed before.")
 @ray_options

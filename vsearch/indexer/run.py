@@ -30,6 +30,7 @@ from vsearch.indexer.reports import (
 from vsearch.media import clip_bounds
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.catalog import Catalog, VideoFacts
+from vsearch.storage.features import FeatureStore
 from vsearch.storage.fingerprint import FileStamp, file_fingerprint
 from vsearch.storage.health import video_array_problems
 from vsearch.storage.reconcile import rebuild_vectors, reconcile_vectors
@@ -43,7 +44,7 @@ class IndexTarget:
 
     catalog: Catalog
     vectors: VectorStore
-    features: ArrayStore
+    features: FeatureStore
     embeddings: ArrayStore
     model_id: str
 
@@ -178,7 +179,7 @@ class IndexRun:
         previous = target.catalog.find_video(str(encoded.path))
         fingerprint = file_fingerprint(encoded.path)
         if self._options.store_features:
-            target.features.put(fingerprint, encoded.tokens.astype(np.float16))
+            target.features.put(fingerprint, encoded.tokens)
         target.embeddings.put(fingerprint, encoded.embeddings.astype(np.float32))
         count = int(encoded.embeddings.shape[0])
         stored = target.catalog.record_indexed(
@@ -197,7 +198,7 @@ class IndexRun:
     def _stored_ok(self, record: VideoRecord) -> bool:
         """Whether an indexed video's arrays read back whole (else it is encoded again)."""
         target = self._target
-        return not video_array_problems(record, target.embeddings, target.features,
+        return not video_array_problems(record, target.embeddings, target.features.arrays,
                                         embed_dim=target.vectors.dim)  # fmt: skip
 
     def _record_failure(self, failed: FailedVideo) -> None:

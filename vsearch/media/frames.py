@@ -45,7 +45,13 @@ from vsearch.media.timing import DEFAULT_CLIP_FPS, exact_fps, tick_of
 
 logger = logging.getLogger(__name__)
 
-Strategy = Literal["auto", "sequential", "seek"]
+Strategy = Literal["auto", "sequential", "seek", "fast"]
+STRATEGIES = ("auto", "sequential", "seek", "fast")
+# Strategies that yield the reference's frames; "fast" may pick a nearby frame instead.
+EXACT_STRATEGIES = ("auto", "sequential", "seek")
+# Fast mode decodes every frame presented within this many nominal frame durations before a
+# clip's pick time, so B-frame reordering cannot hide the frame the clip keeps.
+_FAST_MARGIN_FRAMES = 4
 MAX_DECODE_ERRORS = 16
 # Without a keyframe index, seek mode only seeks across gaps longer than this.
 _SEEK_MIN_GAP_S = Fraction(4)
@@ -108,11 +114,15 @@ def sample_frames(
     strategy: "sequential" decodes every frame (exact parity with the reference); "seek" jumps
     to the keyframe before each clip when one lies ahead of the decoder, and yields the same
     frames; "auto" seeks only when the keyframe index says it decodes under half the frames
-    (see sampling.DecodeCost). threads: decoder threads, 0 = one per core. stats, if given,
-    is updated as frames are yielded.
+    (see sampling.DecodeCost). "fast" is for search indexing and may pick a nearby frame:
+    when the median keyframe interval is shorter than a clip, it decodes keyframes only and
+    each clip takes the keyframe nearest its pick time; otherwise it decodes sequentially
+    but lets the decoder drop non-reference frames presented well before the next pick time
+    (which on constant-rate footage gives the exact frames). threads: decoder threads, 0 = one
+    per core. stats, if given, is updated as frames are yielded.
     """
     rate = exact_fps(fps)
-    if strategy not in ("auto", "sequential", "seek"):
+    if strategy not in STRATEGIES:
         raise InputError(f"unknown sampling strategy {strategy!r}")
     if size <= 0:
         raise InputError(f"size must be positive, got {size}")
@@ -129,6 +139,19 @@ def sample_frames(
             yield from _sample_sequential(reader, converter, rate)
             return
         keyframes_s = _keyframe_times(reader)
+        if strategy == "fast":
+            reader.stats.strategy = _fast_mode(keyframes_s, rate)
+            reader.skip_before_pick = reader.stats.strategy == "fast-nonref"
+            if reader.stats.strategy == "fast-keyframes":
+                stream.codec_context.skip_frame = "NONKEY"
+                reader.pick_shift_s = Fraction(_median_gap_s(keyframes_s) / 2).limit_denominator(
+                    1_000_000
+                )
+            reader.rate = rate
+            end_pts = video_end_pts(path, container, stream)
+            yield from _sample_sequential(reader, converter, rate, stream_end_pts=end_pts,
+                                          exact=False)  # fmt: skip
+            return
         end_pts = video_end_pts(path, container, stream)
         if strategy == "auto":
             strategy = _choose_strategy(reader, rate, keyframes_s, end_pts)
@@ -161,6 +184,13 @@ class _Reader:
         self.max_decode_errors = max_decode_errors
         self.stats = stats
         self.can_seek = not container.format.flags & _FORMAT_FLAG_NO_TIMESTAMPS
+        # fast mode: drop non-reference frames presented before the next pick time's margin
+        self.skip_before_pick = False
+        self.rate: Fraction | None = None
+        self.next_clip = 0  # the clip whose pick time decoding is heading for
+        # fast keyframe mode: frames count as this much earlier when assigned to clips, so a
+        # clip takes the keyframe nearest its pick time rather than the last one before it
+        self.pick_shift_s = Fraction(0)
 
     def frames(self) -> Iterator[tuple[av.VideoFrame, int, int]]:
         """Yield (frame, pts, duration) from the current position; pts are filled in if absent."""
@@ -187,6 +217,10 @@ class _Reader:
     def tick(self, pts: int, rate: Fraction) -> int:
         return tick_of(self.clock.seconds(pts), rate)
 
+    def pick_tick(self, pts: int, rate: Fraction) -> int:
+        """The clip tick a decoded frame is assigned by (shifted in fast keyframe mode)."""
+        return tick_of(self.clock.seconds(pts) - self.pick_shift_s, rate)
+
     def _decoded(self) -> Iterator[av.VideoFrame]:
         packets = self.container.demux(self.stream)
         while True:
@@ -198,6 +232,8 @@ class _Reader:
                 self._count_error(err)
                 logger.warning("%s: read error, treating as end of file: %s", self.path.name, err)
                 return
+            if self.skip_before_pick:
+                self._set_skip(packet)
             try:
                 frames = self.stream.decode(packet)
             except av.FFmpegError as err:
@@ -205,6 +241,19 @@ class _Reader:
                 continue
             self.stats.decoded_frames += len(frames)
             yield from frames
+
+    def _set_skip(self, packet: av.Packet) -> None:
+        """Let the decoder drop this packet's frame if it is a non-reference frame presented
+        more than a few frames before the pick time of the next clip (so it cannot be the
+        last frame before that time); reference frames are always decoded."""
+        skip = "DEFAULT"
+        if packet.pts is not None and self.rate is not None:
+            pick_s = (self.next_clip + Fraction(1, 2)) / self.rate
+            margin_s = _FAST_MARGIN_FRAMES * self.default_duration * self.clock.time_base
+            if self.clock.seconds(packet.pts) < pick_s - margin_s:
+                skip = "NONREF"
+        if self.stream.codec_context.skip_frame != skip:
+            self.stream.codec_context.skip_frame = skip
 
     def _count_error(self, err: av.FFmpegError) -> None:
         self.stats.decode_errors += 1
@@ -287,20 +336,32 @@ class _Held:
 
 
 def _sample_sequential(
-    reader: _Reader, converter: _Converter, rate: Fraction
+    reader: _Reader,
+    converter: _Converter,
+    rate: Fraction,
+    *,
+    stream_end_pts: int | None = None,
+    exact: bool = True,
 ) -> Iterator[SampledFrame]:
+    """The fps rule over every frame the decoder returns. Not `exact` (fast mode, where the
+    decoder drops frames): frames carry no source index, and the clip count comes from the
+    stream's end (`stream_end_pts`) rather than from the last frame decoded."""
     picker = FpsPicker()
     held: _Held | None = None
     end_pts = 0
     for src_idx, (frame, pts, duration) in enumerate(reader.frames()):
-        filled = picker.advance(reader.tick(pts, rate))
+        tick = reader.pick_tick(pts, rate)
+        filled = picker.advance(tick)
+        reader.next_clip = max(reader.next_clip, tick)
         if held is not None:
             for clip_idx in filled:
                 yield held.sample(clip_idx, reader, converter)
-        held = _Held(frame, src_idx, pts)
+        held = _Held(frame, src_idx if exact else None, pts)
         end_pts = pts + duration
     if held is None:
         raise MediaError(f"{reader.path.name}: no decodable video frame")
+    if stream_end_pts is not None:
+        end_pts = max(end_pts, stream_end_pts)
     for clip_idx in picker.finish(reader.tick(end_pts, rate)):
         yield held.sample(clip_idx, reader, converter)
 
@@ -404,6 +465,21 @@ def _keyframe_times(reader: _Reader) -> list[float] | None:
     finally:
         container.close()
     return times if len(times) >= 2 else None
+
+
+def _median_gap_s(keyframes_s: list[float]) -> float:
+    return float(np.median(np.diff(keyframes_s)))
+
+
+def _fast_mode(keyframes_s: list[float] | None, rate: Fraction) -> str:
+    """"fast-keyframes" when keyframes come more often than clips, else "fast-nonref".
+
+    In keyframe mode each clip takes the keyframe nearest its pick time (at most half a GOP
+    away, either side), not the last one before it (up to a whole GOP early)."""
+    if keyframes_s is not None and len(keyframes_s) >= 3:
+        if 0 < _median_gap_s(keyframes_s) < float(1 / rate):
+            return "fast-keyframes"
+    return "fast-nonref"
 
 
 def _choose_strategy(

@@ -36,6 +36,7 @@ from vsearch.search.token_source import TokenSource
 from vsearch.storage.arrays import ArrayStore
 from vsearch.storage.atomic import write_text_atomically
 from vsearch.storage.catalog import Catalog
+from vsearch.storage.features import FeatureStore
 from vsearch.storage.layout import LibraryPaths
 from vsearch.storage.records import VideoRecord
 from vsearch.storage.results import ResultStore, StoredHit
@@ -90,6 +91,7 @@ def open_session(
     encoder: Callable[[], Any],
     model_id: str,
     model_slug: str,
+    features: FeatureStore,
     embed_dim: int,
     fps: float,
     grounding: str,
@@ -113,7 +115,7 @@ def open_session(
         catalog=catalog,
         vectors=vectors,
         embeddings=ArrayStore(paths.embeddings(model_slug)),
-        tokens=TokenSource(ArrayStore(paths.features(model_slug)), encoder, fps=fps),
+        tokens=TokenSource(features, encoder, fps=fps),
         grounder=grounder,
         fps=fps,
         profile=profile,

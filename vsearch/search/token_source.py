@@ -13,19 +13,22 @@ from pathlib import Path
 import numpy as np
 
 from vsearch.errors import LibraryError, MediaError
-from vsearch.storage.arrays import ArrayStore
+from vsearch.storage.features import FeatureStore
 from vsearch.storage.records import VideoRecord
 
 
 class TokenSource:
     """Token features (n, 4, P, W) for clip windows of library videos.
 
-    Stored features come back in their stored dtype (float16) as a memory-mapped slice: the
-    grounding forward reads and converts them chunk by chunk, so a window is never copied
-    whole (a float32 copy of a 5-minute window is 90 MB).
+    Stored features come back as float16: with the fp16 codec a memory-mapped slice, which the
+    grounding forward reads and converts chunk by chunk (a float32 copy of a 5-minute window
+    is 90 MB); with int8 or pq the window decoded block by block into float16, the same bytes
+    the fp16 slice would page in.
     """
 
-    def __init__(self, features: ArrayStore, encoder: Callable[[], object], *, fps: float) -> None:
+    def __init__(
+        self, features: FeatureStore, encoder: Callable[[], object], *, fps: float
+    ) -> None:
         self._features = features
         self._encoder = encoder  # a callable so CLIP loads only when a window needs decoding
         self._fps = fps
@@ -35,7 +38,7 @@ class TokenSource:
         """Tokens of clips [start_clip, end_clip) of `video`: read-only, float16 or float32."""
         key = video.fingerprint
         if video.features_stored and key and self._features.has(key):
-            return self._features.get(key)[start_clip:end_clip]
+            return self._features.window(key, start_clip, end_clip)
         return self._re_extract(video, start_clip, end_clip)
 
     def _re_extract(self, video: VideoRecord, start_clip: int, end_clip: int) -> np.ndarray:

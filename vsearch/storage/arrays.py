@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,33 @@ class ArrayStore:
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
                 np.save(f, data, allow_pickle=False)
+
+        replace_atomically(self._path(key), write)
+
+    def put_blocks(
+        self,
+        key: str,
+        shape: tuple[int, ...],
+        dtype: DTypeLike,
+        blocks: Iterable[np.ndarray],
+    ) -> None:
+        """Store an array given as consecutive blocks along its first axis, atomically.
+
+        Each block is written straight into the new file, so an array far larger than memory
+        can be converted block by block; the blocks must fill ``shape`` exactly.
+        """
+        dtype = np.dtype(dtype)
+
+        def write(tmp: Path) -> None:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+            filled = 0
+            for block in blocks:
+                out[filled : filled + len(block)] = block
+                filled += len(block)
+            if filled != shape[0]:
+                raise LibraryError(f"array {key!r}: blocks filled {filled} of {shape[0]} rows")
+            out.flush()
+            del out
 
         replace_atomically(self._path(key), write)
 

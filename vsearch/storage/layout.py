@@ -10,7 +10,11 @@
                                 records its factory string, dim, metric, count, nprobe
         index-<generation>.faiss   FAISS index over clip embeddings; FAISS id == clips.id
       embeddings/<model-slug>/<key>.npy   projected clip embeddings (T, E) float32 per video
-      features/<model-slug>/<key>.npy     grounding token features (T, 4, P, W) float16 per video
+      features/<store>/<key>.npy          grounding token features (T, 4, P, W) per video, in the
+                                          library's codec; <store> is named by the catalogue's
+                                          `feature_store` meta row (<model-slug>.<codec>.<hex>),
+                                          or is <model-slug> (fp16) in a library that has none
+      features/<store>/codebook/pq.npy    pq code books (4, W/4, 256, 4) float32 (pq stores only)
       cache/thumbs/, cache/clips/         moment thumbnails (JPEG) and browser-playable moment
                                           clips (H.264/AAC MP4), derived and safe to delete
       exports/                  reels and timelines written by `vsearch serve`'s export jobs
@@ -81,8 +85,13 @@ class LibraryPaths:
         """Directory of projected clip embeddings for one model."""
         return self.root / EMBEDDINGS_DIR / model_slug
 
+    @property
+    def features_root(self) -> Path:
+        """Directory holding every feature store (see `vsearch.storage.features`)."""
+        return self.root / FEATURES_DIR
+
     def features(self, model_slug: str) -> Path:
-        """Directory of grounding token features for one model."""
+        """Directory of a model's grounding token features in a library without codecs (fp16)."""
         return self.root / FEATURES_DIR / model_slug
 
 
