@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -245,3 +247,26 @@ def test_update_stamp_of_unchanged_content(catalog: Catalog, facts_for: Facts) -
     assert video.status == "indexed" and video.clip_count == 3
     with pytest.raises(LibraryError):
         catalog.update_stamp(9999, FileStamp(1, 1))
+
+
+def test_opening_a_catalogue_again_keeps_the_locks_of_connections_open_in_this_process(
+    tmp_path: Path,
+) -> None:
+    """A server opens its library once and a command in the same process opens it again: the
+    second open must not drop the first connection's POSIX locks (closing any descriptor of a
+    file does), or another process that closes the file next takes itself for the last user and
+    deletes the WAL index under the first connection."""
+    path = tmp_path / "catalog.sqlite"
+    first = Catalog.open(path, create=True)
+    try:
+        first.set_meta("marker", "kept")
+        Catalog.open(path, create=False).close()
+        other_process = (
+            "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); "
+            "db.execute('SELECT count(*) FROM meta').fetchone(); db.close()"
+        )
+        subprocess.run([sys.executable, "-c", other_process, str(path)], check=True)
+        assert (tmp_path / "catalog.sqlite-shm").exists()
+        assert first.get_meta("marker") == "kept"
+    finally:
+        first.close()

@@ -32,9 +32,6 @@ BUSY_TIMEOUT_S = 10.0  # longest a write waits for another writer's transaction
 _WRITE_OPTION = "vsearch_write"
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def writable(path: Path) -> bool:
     """Whether this process may change the SQLite file at ``path`` (and create its -wal/-shm
     files beside it); False on read-only mounts and for immutable files, also for root."""
@@ -45,17 +42,29 @@ def writable(path: Path) -> bool:
 def damage(path: Path) -> str | None:
     """Why the existing file at ``path`` cannot be a library catalogue, or None if it may be.
 
-    An empty file would otherwise be taken by SQLite for a new, empty database.
+    An empty file would otherwise be taken by SQLite for a new, empty database. The header is
+    read through SQLite, never with a plain open(): closing any descriptor of a file drops every
+    POSIX lock this process holds on it, including those of SQLite connections already open
+    here (a server that opens its library twice), and another process that then finds no
+    lock on the WAL index deletes it under them.
     """
     try:
-        with open(path, "rb") as f:
-            header = f.read(len(SQLITE_HEADER))
+        size = os.stat(path).st_size
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
-    if not header:
+    if size == 0:
         return "empty (0 bytes)"
-    if header != SQLITE_HEADER:
-        return "not an SQLite database"
+    uri = f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode=ro"
+    try:
+        probe = sqlite3.connect(uri, uri=True)
+        try:
+            probe.execute("PRAGMA schema_version").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            return "not an SQLite database"
+        return None  # busy, locked or unopenable read-only: the real open reports it
     return None
 
 
