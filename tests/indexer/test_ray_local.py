@@ -55,7 +55,7 @@ def test_ray_run_reports_and_stores_what_local_indexing_does(
     for name, extra in (("local", []), ("ray", ["--ray", "local"])):
         code, reports[name], output = run(
             "index", folder, "--library", str(tmp_path / name), *tiny_clip_args,
-            "--batch-size", "4", "--json", *extra,
+            "--batch-size", "4", "--feature-codec", "fp16", "--json", *extra,
         )  # fmt: skip
         assert code == PartialFailure.exit_code, output
     local, distributed = reports["local"], reports["ray"]
@@ -68,6 +68,7 @@ def test_ray_run_reports_and_stores_what_local_indexing_does(
     assert len(failures(local)) == len(broken_files)
     assert distributed["clips_added"] == local["clips_added"]
 
+    # fp16 features (the exact codec) so the stored arrays compare directly.
     # Same decode function, same weights, same fp32 CPU kernels, so the frames are identical.
     # What differs is the grouping of frames into CLIP batches (local batches cross video
     # boundaries, actor batches also carry each video's closing row) and torch's thread count
