@@ -17,6 +17,7 @@ from vsearch.cli import main
 from vsearch.cli.export import parse_seconds
 from vsearch.errors import InputError
 from vsearch.export import read_chapters, read_edl
+from vsearch.export.contact_sheet import LABEL_BAND_PX
 from vsearch.export.from_results import ExportOptions, output_format
 from vsearch.media import probe, write_video
 from vsearch.settings import load_settings
@@ -194,10 +195,20 @@ def test_thumbs_grid_size(world, vs, tmp_path: Path) -> None:
     report = payload_of(vs("thumbs", world["id"], "-o", out, "--columns", "2",
                            "--thumb-width", "48", "--json"))  # fmt: skip
     count = len(world["search"]["results"])
-    # 96x64 sources scaled to 48 wide are 32 high
-    assert (report["width"], report["height"]) == (48 * min(2, count), 32 * -(-count // 2))
+    # 96x64 sources scaled to 48 wide are 32 high, with a label band under each
+    cell_h = 32 + LABEL_BAND_PX
+    assert (report["width"], report["height"]) == (48 * min(2, count), cell_h * -(-count // 2))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", out.read_bytes()[16:24]) == (report["width"], report["height"])
+
+
+def test_thumbs_writes_the_format_its_extension_names(world, vs, tmp_path: Path) -> None:
+    out = tmp_path / "sheet.jpg"
+    assert vs("thumbs", world["id"], "-o", out).exit_code == 0
+    assert out.read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG
+    refused = vs("thumbs", world["id"], "-o", tmp_path / "sheet.bmp")
+    assert refused.exit_code == 4 and ".png, .jpg or .jpeg" in refused.output
+    assert not (tmp_path / "sheet.bmp").exists()
     assert vs("thumbs", world["id"], "-o", out).exit_code == 9
 
 

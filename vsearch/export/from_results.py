@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vsearch.errors import InputError, LibraryError, MediaError
-from vsearch.export.contact_sheet import contact_sheet
+from vsearch.export.contact_sheet import check_sheet_format, contact_sheet
 from vsearch.export.highlights import highlight_segments
 from vsearch.export.reel import export_reel
 from vsearch.export.segments import Moment, Segment, plan_segments, segment_json
 from vsearch.export.timeline import FORMATS, write_timeline
 from vsearch.media.cutting import JoinProgress
+from vsearch.search.display import format_hms
 from vsearch.storage.outputs import checked_output
 
 if TYPE_CHECKING:
@@ -211,6 +212,7 @@ def result_sheet(
     library_root: Path | None = None,
 ) -> SheetReport:
     """A contact sheet of the result's moments, in rank order, as they were found (no padding)."""
+    check_sheet_format(out_png)
     out_png = checked_output(out_png, force=force, library_root=library_root)
     if not result.results:
         raise InputError(f"no results to export: search {result.id} found no moments")
@@ -219,7 +221,10 @@ def result_sheet(
         raise MediaError(f"source not found: {missing[0]}" + _and_more(missing))
     segments = [Segment(str(m.video_path), m.start_s, m.end_s, 0.0, 0.0, m.score)
                 for m in result.results]  # fmt: skip
-    width, height = contact_sheet(segments, out_png, columns=columns, thumb_width=thumb_width)
+    labels = [f"#{rank} {format_hms(m.start_s)}-{format_hms(m.end_s)} {m.video_path.name}"
+              for rank, m in enumerate(result.results, start=1)]  # fmt: skip
+    width, height = contact_sheet(segments, out_png, columns=columns, thumb_width=thumb_width,
+                                  labels=labels)  # fmt: skip
     return SheetReport(str(out_png), result.id, width, height, len(segments))
 
 
