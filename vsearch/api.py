@@ -130,7 +130,8 @@ class Library:
         self._encoder = None
         self._spec = None  # the library's CLIP spec, resolved once (its id may hash a file)
         self._search_sessions: dict[str, object] = {}  # grounding kind -> SearchSession
-        self._session_generations: dict[str, int | None] = {}  # vectors each session opened
+        # what each session opened: the vectors' generation and the feature store
+        self._session_generations: dict[str, tuple[int | None, str | None]] = {}
         self._previews = None  # MomentPreviews, made on first use
 
     @classmethod
@@ -429,9 +430,11 @@ class Library:
 
     def _search_session(self, grounding: str):
         """The search session for `grounding`, opened once and reused by later queries until
-        an index run (in any process) saves new vectors: then it is opened again to see them."""
+        an index run (in any process) saves new vectors, or `compact` switches the feature
+        store: then it is opened again to see them."""
         sessions = self._search_sessions
-        generation = VectorStore.committed_generation(self.paths.vectors)
+        generation = (VectorStore.committed_generation(self.paths.vectors),
+                      self._catalog.get_meta(FEATURE_STORE_KEY))  # fmt: skip
         if self._session_generations.get(grounding, generation) != generation:
             sessions.pop(grounding, None)
         if grounding not in sessions:

@@ -107,3 +107,26 @@ def test_a_library_without_a_codec_record_is_read_as_fp16(
     converted = parse_json(vsearch("compact", "--codec", "int8", "--library", library, "--json"))
     assert converted["videos"] == 3
     assert [p.name.split(".")[-2] for p in (library / "features").iterdir()] == ["int8"]
+
+
+def test_an_open_library_searches_on_after_compact_replaces_its_feature_store(
+    library: Path, vsearch, r2_checkpoint: Path
+) -> None:
+    """A long-lived process (`vsearch serve`) keeps its search session; `compact` in another
+    process deletes the store that session read, so the session must follow the switch
+    (else every window is decoded and encoded again from its source video)."""
+    from vsearch.api import Library
+    from vsearch.settings import load_settings
+
+    settings = load_settings({"library": library, "grounding_checkpoint": r2_checkpoint,
+                              "grounding_precision": "fp32"})  # fmt: skip
+    with Library.open(settings=settings) as open_library:
+        before = open_library.search(QUERY)
+        converted = vsearch("compact", "--codec", "fp16", "--library", library)
+        assert converted.exit_code == 0, converted.output
+        after = open_library.search(QUERY)
+    assert [(m.video_path, m.start_s, m.end_s) for m in after.results] == [
+        (m.video_path, m.start_s, m.end_s) for m in before.results
+    ]
+    # read from the new store, not decoded and encoded again from the source videos
+    assert not any("re-extracted" in note for note in after.notes), after.notes
