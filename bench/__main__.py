@@ -49,10 +49,11 @@ class BenchmarkFailed(click.ClickException):
 
 
 def run_one(name: str, quick: bool, extra: tuple[str, ...] = ()) -> dict:
-    command = [sys.executable, str(BENCH_DIR / f"{name}.py")] + (["--quick"] if quick else [])
+    # as a module from the repository root, so a benchmark may import another (bench.decode_speed)
+    command = [sys.executable, "-m", f"bench.{name}"] + (["--quick"] if quick else [])
     command += list(extra)
     started = time.time()
-    completed = subprocess.run(command, capture_output=True, text=True)
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=BENCH_DIR.parent)
     if completed.returncode != 0:
         sys.stderr.write(completed.stderr)
         raise BenchmarkFailed(name, completed.returncode)
