@@ -242,7 +242,7 @@ class WorldQueryPlanner:
             for text in event_states
         )
         kind = "sequence query" if len(events) > 1 else "motion query"
-        note = sequence_note([part.text for part in parts]).replace("sequence query", kind)
+        note = sequence_note([part.text for part in parts], kind)
         if any(part.evidence is not None for part in parts):
             note += "; a part that appears or disappears scored by its change within one shot"
         return QueryPlan(parts=parts, note=note)

@@ -79,6 +79,7 @@ class SequenceSplit:
         )
 
 
-def sequence_note(parts: tuple[str, ...] | list[str]) -> str:
-    """The note shown with a result whose query was matched as parts in order."""
-    return "sequence query: parts matched in this order: " + " | ".join(parts)
+def sequence_note(parts: tuple[str, ...] | list[str], kind: str = "sequence query") -> str:
+    """The note shown with a result whose query was matched as parts in order; `kind` names
+    what the parts came from."""
+    return f"{kind}: parts matched in this order: " + " | ".join(parts)
