@@ -53,3 +53,12 @@ def file_size_limit(max_bytes: int) -> Iterator[None]:
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
         signal.signal(signal.SIGXFSZ, old_handler)
+
+
+@pytest.fixture()
+def one_faiss_thread() -> Iterator[None]:
+    """k-means on a shared 2-core machine: OpenMP threads that spin-wait slow it tenfold."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import faiss
 import numpy as np
 import pytest
 
@@ -19,14 +17,7 @@ from vsearch.storage.codecs import (
 )
 from vsearch.storage.features import FeatureFormat, FeatureStore, new_format
 
-
-@pytest.fixture(autouse=True)
-def one_faiss_thread() -> Iterator[None]:
-    """k-means on a shared 2-core machine: OpenMP threads that spin-wait slow it tenfold."""
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_faiss_thread")
 
 
 def clip_like_tokens(clips: int, *, seed: int = 0, tokens: int = 5, width: int = 32) -> np.ndarray:
