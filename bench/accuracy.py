@@ -33,6 +33,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,37 @@ BRIEF_KEYS = {
     "MR-mAP": "MR-full-mAP",
     "HD-mAP-VeryGood": "HL-min-VeryGood-mAP",
 }
+
+
+@dataclass(frozen=True)
+class HeldOutWorld:
+    """A generated world with its queries and their ground truth."""
+
+    directory: Path
+    queries_path: Path
+    queries: list[dict[str, Any]]
+    truths: list[MomentTruth]
+    videos: int
+    max_duration_s: int
+
+
+def add_world_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that pick the world a benchmark runs on, and its torch threads."""
+    parser.add_argument("--quick", action="store_true", help="4 short videos (< 90 s in all)")
+    parser.add_argument("--videos", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-duration", type=int, default=120)
+    parser.add_argument("--threads", type=int, default=1)
+
+
+def held_out_world(directory: Path, args: argparse.Namespace) -> HeldOutWorld:
+    """Generate the world `add_world_arguments` asked for in `directory`."""
+    videos, max_duration_s = (4, 60) if args.quick else (args.videos, args.max_duration)
+    generate_world(directory, videos=videos, seed=args.seed, min_duration_s=30,
+                   max_duration_s=max_duration_s)  # fmt: skip
+    queries_path = directory / "queries.jsonl"
+    return HeldOutWorld(directory, queries_path, _read_jsonl(queries_path),
+                        read_ground_truth(queries_path), videos, max_duration_s)  # fmt: skip
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -166,25 +198,17 @@ def score(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="4 short videos (< 90 s in all)")
-    parser.add_argument("--videos", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--max-duration", type=int, default=120)
+    add_world_arguments(parser)
     parser.add_argument("--checkpoint", type=Path, default=None)
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    videos, max_duration_s = (4, 60) if args.quick else (args.videos, args.max_duration)
     checkpoint = args.checkpoint or world_r2_checkpoint()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-accuracy-") as scratch_text:
         scratch = Path(scratch_text)
-        world = scratch / "world"
-        generate_world(world, videos=videos, seed=args.seed, min_duration_s=30,
-                       max_duration_s=max_duration_s)  # fmt: skip
-        queries_path = world / "queries.jsonl"
-        queries = _read_jsonl(queries_path)
-        truths = read_ground_truth(queries_path)
+        held_out = held_out_world(scratch / "world", args)
+        world, queries_path = held_out.directory, held_out.queries_path
+        queries, truths = held_out.queries, held_out.truths
         settings = load_settings({"library": scratch / "library", "clip_model": "vsearch-synth",
                                   "grounding_checkpoint": checkpoint})  # fmt: skip
         index_started = time.perf_counter()
@@ -211,9 +235,9 @@ def main() -> None:
     report = {
         "world": {
             "seed": args.seed,
-            "videos": videos,
+            "videos": held_out.videos,
             "min_duration_s": 30,
-            "max_duration_s": max_duration_s,
+            "max_duration_s": held_out.max_duration_s,
             "queries": len(queries),
         },  # fmt: skip
         "clip_model": "vsearch-synth",

@@ -24,14 +24,12 @@ from typing import Any
 
 import torch
 
-from bench.accuracy import _read_jsonl, pipeline_predictions, score
+from bench.accuracy import add_world_arguments, held_out_world, pipeline_predictions, score
 from vsearch.api import Library, model_slug
 from vsearch.evaluation.fidelity import compare_predictions
-from vsearch.evaluation.qvhighlights import read_ground_truth
 from vsearch.settings import load_settings, replace
 from vsearch.storage import Catalog
 from vsearch.storage.compaction import MIN_PQ_TOKENS_PER_LAYER, compact_features
-from vsearch_lab import generate_world
 from vsearch_lab.world_r2 import world_r2_checkpoint
 
 CODECS = ("int8", "pq")
@@ -51,23 +49,15 @@ def convert(library: Path, codec: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="4 short videos")
-    parser.add_argument("--videos", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--max-duration", type=int, default=120)
-    parser.add_argument("--threads", type=int, default=1)
+    add_world_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    videos, max_duration_s = (4, 60) if args.quick else (args.videos, args.max_duration)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-codecs-") as scratch_text:
         scratch = Path(scratch_text)
-        world = scratch / "world"
-        generate_world(world, videos=videos, seed=args.seed, min_duration_s=30,
-                       max_duration_s=max_duration_s)  # fmt: skip
-        queries_path = world / "queries.jsonl"
-        queries = _read_jsonl(queries_path)
-        truths = read_ground_truth(queries_path)
+        held_out = held_out_world(scratch / "world", args)
+        world, queries_path = held_out.directory, held_out.queries_path
+        queries, truths = held_out.queries, held_out.truths
         settings = load_settings({"library": scratch / "fp16", "clip_model": "vsearch-synth",
                                   "grounding_checkpoint": world_r2_checkpoint(),
                                   "feature_codec": "fp16"})  # fmt: skip
@@ -93,7 +83,8 @@ def main() -> None:
                            "conversion": conversion}  # fmt: skip
     reference = runs["fp16"]
     report: dict[str, Any] = {
-        "world": {"seed": args.seed, "videos": videos, "max_duration_s": max_duration_s,
+        "world": {"seed": args.seed, "videos": held_out.videos,
+                  "max_duration_s": held_out.max_duration_s,
                   "queries": len(queries)},  # fmt: skip
         "clip_model": "vsearch-synth",
         "fps": fps,
